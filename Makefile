@@ -1,0 +1,40 @@
+# Two fresh-machine commands: `make demo` and `make test`. Both create .venv when missing.
+# torch is pinned to the local CPU wheel first, so nothing ever pulls a CUDA build.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+EPOCHS ?= 30
+SHARED_DATA := $(abspath ../shared/data)
+export PLASTICITY_DATA ?= $(if $(wildcard $(SHARED_DATA)/mnist),$(SHARED_DATA),)
+
+.PHONY: demo test lint venv dev clean bench
+
+$(VENV)/.base:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base pyproject.toml
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.base
+dev: $(VENV)/.dev
+
+demo: $(VENV)/.base
+	$(VENV)/bin/plasticity compare --dataset digits --rules bp,fa,sign,dfa,dfa-optical --epochs $(EPOCHS) --out reports/demo
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: $(VENV)/.base
+	$(PY) benchmarks/step_time.py
+
+clean:
+	rm -rf $(VENV) reports runs .pytest_cache

@@ -1,0 +1,55 @@
+"""plasticity: learning rules beyond Euclidean backpropagation.
+
+Three orthogonal axes (see DESIGN.md): a *substrate* (``plasticity.models``), a credit-assignment
+*rule* (``plasticity.rules``) that fills ``p.grad``, and a *geometry* (``plasticity.geometry``,
+torch optimizers) that turns it into a weight change. ``Trainer`` runs the loop.
+"""
+
+from . import analysis, data, models, rules
+from .analysis import angle_between, update_alignment
+from .data import TaskData, load_dataset
+from .errors import ConfigError, DataError, DivergenceError, PlasticityError
+from .lab import Trainer, evaluate
+from .models import MLP, ConvNet
+from .rules import (
+    Backprop,
+    DirectFeedbackAlignment,
+    FeedbackAlignment,
+    LearningRule,
+    OpticalDFA,
+    SignSymmetry,
+    StepReport,
+    make_rule,
+)
+from .utils import seed_everything
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "Backprop",
+    "ConfigError",
+    "ConvNet",
+    "DataError",
+    "DirectFeedbackAlignment",
+    "DivergenceError",
+    "FeedbackAlignment",
+    "LearningRule",
+    "OpticalDFA",
+    "PlasticityError",
+    "SignSymmetry",
+    "StepReport",
+    "TaskData",
+    "Trainer",
+    "__version__",
+    "analysis",
+    "angle_between",
+    "data",
+    "evaluate",
+    "load_dataset",
+    "make_rule",
+    "models",
+    "rules",
+    "seed_everything",
+    "update_alignment",
+]

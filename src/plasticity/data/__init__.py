@@ -1,0 +1,24 @@
+"""Datasets (digits, MNIST, Fashion-MNIST) and seeded synthetic tasks, as in-memory tensors."""
+
+from .batches import batches
+from .digits import load_digits
+from .download import download
+from .idx import IDX_FILES, load_idx_dataset, read_idx, resolve_data_dir
+from .registry import DATASETS, load_dataset
+from .synthetic import student_teacher, xor5d
+from .task import TaskData
+
+__all__ = [
+    "DATASETS",
+    "IDX_FILES",
+    "TaskData",
+    "batches",
+    "download",
+    "load_dataset",
+    "load_digits",
+    "load_idx_dataset",
+    "read_idx",
+    "resolve_data_dir",
+    "student_teacher",
+    "xor5d",
+]

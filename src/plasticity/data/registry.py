@@ -1,0 +1,26 @@
+"""Name -> dataset loader for configs and the CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import check_choice
+from .digits import load_digits
+from .idx import load_idx_dataset
+from .synthetic import student_teacher, xor5d
+from .task import TaskData
+
+DATASETS: dict[str, Callable[..., TaskData]] = {
+    "digits": lambda data_dir=None, **kw: load_digits(**kw),
+    "mnist": lambda data_dir=None, **kw: load_idx_dataset("mnist", data_dir, **kw),
+    "fashion-mnist": lambda data_dir=None, **kw: load_idx_dataset("fashion-mnist", data_dir, **kw),
+    "student_teacher": lambda data_dir=None, **kw: student_teacher(**kw),
+    "xor5d": lambda data_dir=None, **kw: xor5d(**kw),
+}
+
+
+def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **kwargs: Any) -> TaskData:
+    """Load dataset ``name`` (see ``DATASETS``); file-based ones read ``data_dir`` / ``$PLASTICITY_DATA``."""
+    return DATASETS[check_choice("dataset", name, DATASETS)](data_dir=data_dir, **kwargs)

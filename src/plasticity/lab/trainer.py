@@ -1,0 +1,155 @@
+"""``Trainer``: the DESIGN.md loop (rule.step -> transforms -> optimizer.step) with evaluation and history.
+
+It adds no learning logic: everything that changes a weight is the rule, a transform or the optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..data.batches import batches, n_batches
+from ..data.task import TaskData
+from ..errors import ConfigError, DivergenceError, check_range
+from ..rules.base import LearningRule, compute_loss
+from ..utils import resolve_device
+
+Transform = Callable[[nn.Module], None]
+
+
+class Callback:
+    """Optional hooks called by ``Trainer``; override what you need."""
+
+    def on_step_end(self, trainer: Trainer, report: Any) -> None: ...
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None: ...
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "auto",
+             batch_size: int = 1024) -> dict[str, float]:
+    """Mean loss and (for integer labels) accuracy of ``model`` on (x, y), in eval mode."""
+    was_training = model.training
+    model.eval()
+    total, correct, n = 0.0, 0, x.shape[0]
+    for i in range(0, n, batch_size):
+        out = model(x[i : i + batch_size])
+        yb = y[i : i + batch_size]
+        total += float(compute_loss(out, yb, loss)) * yb.shape[0]
+        if not torch.is_floating_point(yb):
+            correct += int((out.argmax(1) == yb).sum())
+    model.train(was_training)
+    res = {"loss": total / max(n, 1)}
+    if not torch.is_floating_point(y):
+        res["accuracy"] = correct / max(n, 1)
+    return res
+
+
+def check_finite(model: nn.Module, loss: torch.Tensor, step: int) -> None:
+    """Raise ``DivergenceError`` naming the step and the first non-finite loss, gradient or weight."""
+    if bool(torch.isfinite(loss).all()):
+        grads_ok = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in model.parameters())
+        if grads_ok:
+            return
+    where = "loss"
+    if bool(torch.isfinite(loss).all()):
+        for name, p in model.named_parameters():
+            if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
+                where = f"gradient of {name}"
+                break
+    raise DivergenceError(f"training diverged at step {step}: non-finite {where} (loss={float(loss):.4g}); "
+                          "lower the learning rate or check the inputs")
+
+
+class Trainer:
+    """Train ``model`` with ``rule`` and ``optimizer`` on ``data`` for ``epochs``; keeps a metrics history.
+
+    ``transforms`` run between ``rule.step`` and ``optimizer.step`` (e.g. orthogonal projection);
+    ``callbacks`` observe steps and epochs (checkpointing, progress). Resuming: set ``epoch`` and
+    ``batch_in_epoch`` (and restore states) before ``fit``; batch order is a function of (seed, epoch).
+    """
+
+    def __init__(self, model: nn.Module, rule: LearningRule, optimizer: torch.optim.Optimizer, data: TaskData,
+                 epochs: int = 10, batch_size: int = 64, device: str | torch.device = "cpu", seed: int = 0,
+                 transforms: Sequence[Transform] = (), callbacks: Sequence[Callback] = (),
+                 check_divergence: bool = True, eval_train: bool = False) -> None:
+        check_range("epochs", epochs, 0)
+        check_range("batch_size", batch_size, 1)
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.rule = rule
+        self.optimizer = optimizer
+        self.data = data.to(self.device)
+        self.epochs, self.batch_size, self.seed = int(epochs), int(batch_size), int(seed)
+        self.transforms, self.callbacks = list(transforms), list(callbacks)
+        self.check_divergence, self.eval_train = check_divergence, eval_train
+        self.history: list[dict[str, float]] = []
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.global_step = 0
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._loss_count = 0
+        self.step_seconds = 0.0
+        if data.x_train.shape[0] == 0:
+            raise ConfigError(f"dataset {data.name!r} has no training samples")
+        rule.prepare(self.model)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> Any:
+        """One rule step, the transforms, one optimizer step."""
+        report = self.rule.step(self.model, x, y)
+        for t in self.transforms:
+            t(self.model)
+        if self.check_divergence:
+            check_finite(self.model, report.loss, self.global_step)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return report
+
+    def fit(self) -> list[dict[str, float]]:
+        """Run the remaining epochs; returns ``history`` (one dict per epoch)."""
+        self.model.train()
+        d = self.data
+        per_epoch = n_batches(d.x_train.shape[0], self.batch_size)
+        while self.epoch < self.epochs:
+            t0 = time.perf_counter()
+            for x, y in batches(d.x_train, d.y_train, self.batch_size, self.seed, self.epoch, start=self.batch_in_epoch):
+                report = self.train_step(x, y)
+                self._loss_sum += report.loss
+                self._loss_count += 1
+                self.batch_in_epoch += 1
+                self.global_step += 1
+                for cb in self.callbacks:
+                    cb.on_step_end(self, report)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            seconds = time.perf_counter() - t0
+            self.step_seconds += seconds
+            record = self._epoch_record(seconds, per_epoch)
+            self.history.append(record)
+            self.epoch += 1
+            self.batch_in_epoch = 0
+            self._loss_sum.zero_()
+            self._loss_count = 0
+            for cb in self.callbacks:
+                cb.on_epoch_end(self, record)
+        return self.history
+
+    def _epoch_record(self, seconds: float, per_epoch: int) -> dict[str, float]:
+        d = self.data
+        train_loss = float(self._loss_sum) / max(self._loss_count, 1)
+        test = evaluate(self.model, d.x_test, d.y_test, self.rule.loss)
+        rec = {"epoch": self.epoch + 1, "train_loss": train_loss, "test_loss": test["loss"],
+               "seconds": seconds, "ms_per_step": 1000 * seconds / max(self._loss_count, 1)}
+        if "accuracy" in test:
+            rec["test_accuracy"] = test["accuracy"]
+        if self.eval_train:
+            tr = evaluate(self.model, d.x_train, d.y_train, self.rule.loss)
+            rec.update({f"train_{k}_eval": v for k, v in tr.items()})
+        if not math.isfinite(train_loss) and self.check_divergence:
+            raise DivergenceError(f"training diverged in epoch {self.epoch + 1}: mean loss {train_loss}")
+        return rec
