@@ -15,14 +15,6 @@ if not os.environ.get("PLASTICITY_DATA") and SHARED_DATA.is_dir():
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
-def _has_mnist() -> bool:
-    root = os.environ.get("PLASTICITY_DATA")
-    return bool(root) and (Path(root) / "mnist" / "train-images-idx3-ubyte.gz").is_file()
-
-
-requires_mnist = pytest.mark.skipif(not _has_mnist(), reason="MNIST files not found (set PLASTICITY_DATA)")
-
-
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -3,7 +3,7 @@
 from .batches import batches
 from .digits import load_digits
 from .download import download
-from .idx import IDX_FILES, load_idx_dataset, read_idx, resolve_data_dir
+from .idx import IDX_FILES, has_dataset, load_idx_dataset, read_idx, resolve_data_dir
 from .registry import DATASETS, load_dataset
 from .synthetic import student_teacher, xor5d
 from .task import TaskData
@@ -14,6 +14,7 @@ __all__ = [
     "TaskData",
     "batches",
     "download",
+    "has_dataset",
     "load_dataset",
     "load_digits",
     "load_idx_dataset",

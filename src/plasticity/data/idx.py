@@ -41,6 +41,12 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "plasticity" / "data"
 
 
+def has_dataset(name: str, data_dir: str | os.PathLike | None = None) -> bool:
+    """True when all four files of ``name`` are present (not verified) in the data folder."""
+    folder = resolve_data_dir(data_dir) / name
+    return name in IDX_FILES and all((folder / f).is_file() for f in IDX_FILES[name])
+
+
 def md5sum(path: Path) -> str:
     h = hashlib.md5()
     with open(path, "rb") as fh:
