@@ -9,6 +9,7 @@ B = W recovers backprop exactly (the paper's B = Wᵀ in column-vector notation)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -24,17 +25,18 @@ class _FeedbackLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, y: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
-                bias: torch.Tensor | None, feedback: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x, feedback)
+                bias: torch.Tensor | None, feedback: Callable[[], torch.Tensor]) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.feedback = feedback
         ctx.has_bias = bias is not None
         return y.view_as(y)
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor):  # type: ignore[override]
-        x, fb = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         gx = gw = gb = None
         if ctx.needs_input_grad[1]:
-            gx = g @ fb
+            gx = g @ ctx.feedback()
         if ctx.needs_input_grad[2]:
             gw = g.reshape(-1, g.shape[-1]).t() @ x.reshape(-1, x.shape[-1])
         if ctx.has_bias and ctx.needs_input_grad[3]:
@@ -47,8 +49,9 @@ class _FeedbackConv2d(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, y: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
-                bias: torch.Tensor | None, feedback: torch.Tensor, conv: tuple) -> torch.Tensor:
-        ctx.save_for_backward(x, feedback)
+                bias: torch.Tensor | None, feedback: Callable[[], torch.Tensor], conv: tuple) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.feedback = feedback
         ctx.has_bias = bias is not None
         ctx.conv = conv
         ctx.wshape = weight.shape
@@ -56,11 +59,11 @@ class _FeedbackConv2d(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, g: torch.Tensor):  # type: ignore[override]
-        x, fb = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.conv
         gx = gw = gb = None
         if ctx.needs_input_grad[1]:
-            gx = torch.nn.grad.conv2d_input(x.shape, fb, g, stride, padding, dilation, groups)
+            gx = torch.nn.grad.conv2d_input(x.shape, ctx.feedback(), g, stride, padding, dilation, groups)
         if ctx.needs_input_grad[2]:
             gw = torch.nn.grad.conv2d_weight(x, ctx.wshape, g, stride, padding, dilation, groups)
         if ctx.has_bias and ctx.needs_input_grad[3]:
@@ -68,8 +71,12 @@ class _FeedbackConv2d(torch.autograd.Function):
         return None, gx, gw, gb, None, None
 
 
-def apply_feedback(module: nn.Module, x: torch.Tensor, y: torch.Tensor, fb: torch.Tensor) -> torch.Tensor:
-    """Re-route the backward pass of ``module`` (Linear or Conv2d) through feedback ``fb``."""
+def apply_feedback(module: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                   fb: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """Re-route the backward pass of ``module`` (Linear or Conv2d) through the feedback tensor ``fb()``.
+
+    ``fb`` is called lazily in backward, only when the layer's input needs a gradient (not for the first layer).
+    """
     if isinstance(module, nn.Linear):
         return _FeedbackLinear.apply(y.detach(), x, module.weight, module.bias, fb)
     if isinstance(module.padding, str):
@@ -99,7 +106,7 @@ class _FeedbackRule(LearningRule):
             x = inputs[0]
             if isinstance(module, nn.Conv2d) and module.padding_mode != "zeros":
                 raise ConfigError(f"layer {name!r}: feedback rules support padding_mode='zeros' only")
-            return apply_feedback(module, x, output, self.feedback(name, module).detach())
+            return apply_feedback(module, x, output, lambda: self.feedback(name, module).detach())
         return hook
 
 
@@ -150,8 +157,10 @@ class SignSymmetry(_FeedbackRule):
 
     def feedback(self, name: str, module: nn.Module) -> torch.Tensor:
         w = module.weight.detach()
-        s = torch.sign(w)
-        return s * w.abs().mean() if self.scale == "mean_abs" else s
+        if self.scale is None:
+            return torch.sign(w)
+        mean_abs = torch.linalg.vector_norm(w, 1) / w.numel()
+        return torch.copysign(mean_abs.expand_as(w), w)      # one pass: mean|W| * sign(W)
 
 
 def fa_weight_angles(rule: FeedbackAlignment, model: nn.Module) -> dict[str, float]:
