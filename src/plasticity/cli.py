@@ -105,7 +105,7 @@ def study_run(
 
     result = get_study(name).run(scale=scale, out_dir=out, device=device, seed=seed, quiet=quiet)
     for c in result.checks:
-        console.print(c.line(), markup=False, highlight=False)
+        console.print(c.line(), markup=False, highlight=False, soft_wrap=True)
     console.print(f"results: {result.out_dir}/results.json ({result.seconds:.1f} s)")
     raise typer.Exit(0 if result.passed else 1)
 
