@@ -112,13 +112,14 @@ def write_compare_report(results: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "results.json", results)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for name, r in results["rules"].items():
+    for i, (name, r) in enumerate(results["rules"].items()):
         ep = [h["epoch"] for h in r["history"]]
-        axes[0].plot(ep, [h["train_loss"] for h in r["history"]], label=name)
+        style = {"label": name, "color": f"C{i}"}
+        axes[0].plot(ep, [h["train_loss"] for h in r["history"]], **style)
         if r["test_accuracy"] is not None:
-            axes[1].plot(ep, [100 * h["test_accuracy"] for h in r["history"]], label=name)
+            axes[1].plot(ep, [100 * h["test_accuracy"] for h in r["history"]], **style)
         if name != "bp":
-            axes[2].plot(ep, [h["alignment_deg"] for h in r["history"]], label=name)
+            axes[2].plot(ep, [h["alignment_deg"] for h in r["history"]], **style)
     axes[0].set(xlabel="epoch", ylabel="train loss", yscale="log", title="training loss")
     axes[1].set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
     axes[2].set(xlabel="epoch", ylabel="degrees", title="update angle to backprop")
