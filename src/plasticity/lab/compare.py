@@ -42,11 +42,11 @@ class _Schedule(Callback):
         self.sched.step()
 
 
-def build_model(kind: str, data: TaskData, hidden: Sequence[int]) -> torch.nn.Module:
+def build_model(kind: str, data: TaskData, hidden: Sequence[int], activation: str = "relu") -> torch.nn.Module:
     """An MLP ``[features, *hidden, outputs]`` or a ConvNet for ``data``."""
     check_choice("model", kind, MODELS)
     if kind == "mlp":
-        return MLP([data.n_features, *hidden, data.n_outputs])
+        return MLP([data.n_features, *hidden, data.n_outputs], activation=activation)
     if len(data.input_shape) != 3:
         raise ConfigError(f"model 'conv' needs image data (C, H, W); dataset {data.name!r} has shape {data.input_shape}")
     return ConvNet(data.input_shape, channels=(16, 32), hidden=hidden[0] if hidden else 0, n_classes=data.n_outputs)
@@ -55,8 +55,22 @@ def build_model(kind: str, data: TaskData, hidden: Sequence[int]) -> torch.nn.Mo
 def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 30, hidden: Sequence[int] = (256, 256),
                   model: str = "mlp", batch_size: int = 32, lr: float = 0.02, optimizer: str = "sgd",
                   momentum: float = 0.9, seed: int = 0, device: str = "cpu", data_dir: str | None = None,
-                  out: str | Path | None = None, progress: Any = None) -> dict[str, Any]:
-    """Train each rule from the same initial weights; return per-rule summary and histories."""
+                  out: str | Path | None = None, progress: Any = None, activation: str = "relu",
+                  rule_lr: dict[str, float] | None = None,
+                  rule_kwargs: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Train each rule from the same initial weights; return per-rule summary and histories.
+
+    ``rule_lr`` overrides ``lr`` for named rules (rules differ in their effective step size, e.g. DFA's
+    feedback scale), so a comparison can use each rule's tuned learning rate. ``rule_kwargs`` passes
+    constructor arguments to named rules (e.g. ``{"dfa": {"feedback_scale": 2.0}}``).
+    """
+    rule_kwargs = dict(rule_kwargs or {})
+    for r in rule_kwargs:
+        check_choice("rule_kwargs key", r, list(rules))
+    rule_lr = dict(rule_lr or {})
+    for r, v in rule_lr.items():
+        check_choice("rule_lr key", r, list(rules))
+        check_range(f"rule_lr[{r}]", v, 0.0, low_inclusive=False)
     rules = list(rules)
     if not rules:
         raise ConfigError("rules is empty; give at least one, e.g. --rules bp,fa")
@@ -71,14 +85,15 @@ def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 3
     xb, yb = probe.x_test[:256], probe.y_test[:256]
     results: dict[str, Any] = {"dataset": dataset, "model": model, "hidden": list(hidden), "epochs": epochs,
                                "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "seed": seed,
-                               "device": str(dev), "rules": {}}
+                               "activation": activation, "rule_lr": rule_lr, "rule_kwargs": rule_kwargs, "device": str(dev), "rules": {}}
     for name in rules:
         seed_everything(seed)
-        net = build_model(model, data, hidden)
-        rule = make_rule(name, seed=seed)
+        net = build_model(model, data, hidden, activation)
+        rule = make_rule(name, seed=seed, **rule_kwargs.get(name, {}))
         params = net.parameters()
-        opt = (torch.optim.SGD(params, lr=lr, momentum=momentum) if optimizer == "sgd"
-               else torch.optim.Adam(params, lr=lr))
+        lr_r = rule_lr.get(name, lr)
+        opt = (torch.optim.SGD(params, lr=lr_r, momentum=momentum) if optimizer == "sgd"
+               else torch.optim.Adam(params, lr=lr_r))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
         callbacks: list[Callback] = [_Schedule(sched), AlignmentProbe(xb, yb)]
         if progress is not None:
@@ -90,6 +105,7 @@ def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 3
         last = hist[-1]
         results["rules"][name] = {
             "test_accuracy": last.get("test_accuracy"),
+            "lr": lr_r,
             "final_train_loss": last["train_loss"],
             "test_loss": last["test_loss"],
             "alignment_deg": last["alignment_deg"] if name != "bp" else 0.0,
