@@ -8,7 +8,7 @@ EPOCHS ?= 30
 SHARED_DATA := $(abspath ../shared/data)
 export PLASTICITY_DATA ?= $(if $(wildcard $(SHARED_DATA)/mnist),$(SHARED_DATA),)
 
-.PHONY: demo test lint venv dev clean bench
+.PHONY: demo test lint venv dev clean bench docs
 
 $(VENV)/.base:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.base:
 
 $(VENV)/.dev: $(VENV)/.base pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+$(VENV)/.docs: $(VENV)/.base pyproject.toml
+	$(PY) -m pip install -q -e ".[docs]"
 	touch $@
 
 venv: $(VENV)/.base
@@ -32,8 +36,13 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check src tests benchmarks
 
+# API reference, examples index and the study gallery (every study's smoke run) are generated, then built strictly.
+docs: $(VENV)/.docs
+	$(PY) docs/gen.py --scale $(or $(DOCS_SCALE),smoke)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 bench: $(VENV)/.base
 	$(PY) benchmarks/step_time.py
 
 clean:
-	rm -rf $(VENV) reports runs .pytest_cache
+	rm -rf $(VENV) reports runs .pytest_cache site docs/gallery docs/api.md docs/examples.md
