@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from plasticity.studies import get_study
@@ -32,3 +33,11 @@ def test_train_stack_keeps_signs_and_cutoff() -> None:
     for i, s in zip((0, 2), signs, strict=True):
         assert torch.all(ps[i] * s >= 0)
     assert np.array_equal(epochs_to_cutoff(np.array([[0.5, 0.9, 0.95], [0.1, 0.2, 0.3]]), 0.9), [2.0, np.inf])
+
+
+def test_samples_needed_interpolates() -> None:
+    from plasticity.studies.polarity import samples_needed
+
+    assert samples_needed([10, 100], [0.0, 1.0]) == pytest.approx(10 ** 1.5)
+    assert samples_needed([10, 100], [0.6, 1.0]) == 10.0
+    assert samples_needed([10, 100], [0.0, 0.4]) is None

@@ -86,6 +86,20 @@ def epochs_to_cutoff(acc: np.ndarray, cutoff: float) -> np.ndarray:
     return np.where(hit.any(1), hit.argmax(1) + 1.0, np.inf)
 
 
+def samples_needed(sizes: list[int], success: list[float], level: float = 0.5) -> float | None:
+    """Training-set size where the fraction of seeds reaching the cutoff first crosses ``level``
+    (linear interpolation in log n between the grid sizes); None if it never does."""
+    prev_n, prev_s = None, 0.0
+    for n, s in zip(sizes, success, strict=True):
+        if s >= level:
+            if prev_n is None or s == prev_s:
+                return float(n)
+            t = (level - prev_s) / (s - prev_s)
+            return float(np.exp(np.log(prev_n) + t * (np.log(n) - np.log(prev_n))))
+        prev_n, prev_s = n, s
+    return None
+
+
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     dev, seeds = ctx.device, cfg["seeds"]
     gen = torch.Generator().manual_seed(ctx.seed)
@@ -116,8 +130,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
             f"{c} median epochs {res[c]['median_epochs'][-1]}, reach {res[c]['success'][-1]:.2f}, "
             f"acc {res[c]['final_acc'][-1]:.3f}" for c in CONDITIONS))
     for cond in CONDITIONS:
-        ok = [n for n, s in zip(cfg["sizes"], res[cond]["success"], strict=True) if s >= 0.5]
-        res[cond]["samples_needed"] = min(ok) if ok else None
+        res[cond]["samples_needed"] = samples_needed(cfg["sizes"], res[cond]["success"])
     _figure(res, cfg, ctx)
     return res
 
@@ -151,22 +164,28 @@ def _pooled_median(res: dict[str, Any], cond: str) -> float:
     return float(np.median(eps))
 
 
+def _fmt(x: float | None) -> str:
+    return "never" if x is None else f"{x:.0f}"
+
+
 def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
     inf_med, free_med = _pooled_median(metrics, "informed"), _pooled_median(metrics, "free")
     sn_inf, sn_free = metrics["informed"]["samples_needed"], metrics["free"]["samples_needed"]
     big = float("inf")
+    acc = {c: [round(a, 3) for a in metrics[c]["final_acc"]] for c in ("free", "informed")}
     return [
         CheckResult("informed frozen polarity reaches the cutoff in fewer median epochs than free weights",
                     measured=f"{inf_med:g} vs {free_med:g}", paper="fewer", passed=inf_med < free_med,
                     detail=f"pooled over sizes {metrics['sizes']} and {cfg['seeds']} seeds (inf = never)"),
         CheckResult("informed frozen polarity needs fewer samples than free weights",
-                    measured=f"{sn_inf} vs {sn_free}", paper="fewer",
+                    measured=f"{_fmt(sn_inf)} vs {_fmt(sn_free)}", paper="fewer",
                     passed=(sn_inf if sn_inf is not None else big) < (sn_free if sn_free is not None else big),
-                    detail="smallest training-set size where ≥ 50% of seeds reach the cutoff"),
+                    detail="training-set size where 50% of seeds reach the cutoff (log-interpolated); median "
+                           f"final test acc per size {metrics['sizes']}: informed {acc['informed']}, free {acc['free']}"),
     ]
 
 
-_BASE = {"hidden": 100, "lr": 0.05, "momentum": 0.9, "batch_size": 32, "reset": "zero", "cutoff": 0.95,
+_BASE = {"hidden": 20, "lr": 0.05, "momentum": 0.9, "batch_size": 32, "reset": "zero", "cutoff": 0.9,
          "n_test": 2000, "teacher_n": 4000, "teacher_epochs": 30}
 
 STUDY = Study(
@@ -179,9 +198,9 @@ STUDY = Study(
     scales={
         "smoke": {**_BASE, "seeds": 3, "sizes": [100, 400], "epochs": 5, "hidden": 32, "teacher_n": 800,
                   "teacher_epochs": 5, "n_test": 500},
-        "small": {**_BASE, "seeds": 20, "sizes": [50, 100, 200, 400, 800], "epochs": 60},
+        "small": {**_BASE, "seeds": 20, "sizes": [25, 50, 75, 100, 150, 200, 400], "epochs": 60},
         "paper": {**_BASE, "seeds": 50, "sizes": [25, 50, 100, 200, 400, 800, 1600, 3200], "epochs": 200,
-                  "hidden": 500},
+                  "hidden": 100},
     },
     run_fn=run,
     checks_fn=checks,
