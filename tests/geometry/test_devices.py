@@ -56,3 +56,17 @@ def test_bad_device_input() -> None:
         DeviceSynapses(w, scheme="sideways")
     with pytest.raises(ConfigError, match="nonlinearity"):
         DeviceSynapses(w, nonlinearity=-1)
+
+
+def test_device_state_dict_round_trip() -> None:
+    torch.manual_seed(0)
+    w = (torch.rand(50) - 0.5).requires_grad_(True)
+    opt = DeviceSynapses([w], lr=0.05, levels=16, nonlinearity=2.0, scheme="unidirectional", variation=0.1)
+    w.grad = torch.randn(50)
+    opt.step()
+    v = torch.zeros(50, requires_grad=True)
+    opt2 = DeviceSynapses([v], lr=0.05, levels=16, nonlinearity=2.0, scheme="unidirectional", variation=0.1, seed=5)
+    opt2.load_state_dict(opt.state_dict())
+    for k in ("n_plus", "n_minus", "gmax_plus", "gmax_minus"):
+        assert torch.equal(opt2.state[v][k], opt.state[w][k])
+    assert torch.allclose(opt2.device_weights()[0], w)

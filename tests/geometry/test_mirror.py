@@ -110,3 +110,11 @@ def test_bad_input_names_the_argument() -> None:
     with pytest.raises(ConfigError, match="geometry"):
         make_geometry("riemann", w)
     assert make_potential("3-norm").p == 3.0 and make_potential("2-norm").name == "euclidean"
+
+
+def test_potential_specs_round_trip() -> None:
+    for pot in (make_potential("euclidean"), make_potential("negentropy"), PNorm(2.5), HypEntropy(0.3)):
+        again = make_potential(pot.spec())
+        assert type(again) is type(pot) and again.spec() == pot.spec()
+        x = torch.linspace(0.1, 2.0, 7)
+        assert torch.allclose(again.inverse(again.grad(x), torch.sign(x)), x, atol=1e-5)
