@@ -39,6 +39,7 @@ class MirrorDescent(torch.optim.Optimizer):
         defaults = dict(lr=float(lr), potential=make_potential(potential, **potential_kwargs),
                         momentum=float(momentum), weight_decay=float(weight_decay), foreach=bool(foreach))
         super().__init__(params, defaults)
+        self._scratch: dict[torch.Tensor, torch.Tensor] = {}  # work buffers, not state (not saved)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         if "potential" in param_group:
@@ -107,19 +108,19 @@ class MirrorDescent(torch.optim.Optimizer):
                 for p, d in zip(params, direction, strict=True):
                     p.add_(d, alpha=-lr)
         elif isinstance(pot, NegEntropy):
-            if fe:
-                factors = torch._foreach_sign(params)
-                torch._foreach_mul_(factors, direction)
-                torch._foreach_mul_(factors, -lr)
-                torch._foreach_exp_(factors)
-                torch._foreach_mul_(params, factors)
-            else:
-                for p, d in zip(params, direction, strict=True):
-                    p.mul_(torch.exp(-lr * torch.sign(p) * d))
+            # w ← w·exp(−η·sign(w)·b), computed in a reused scratch buffer per parameter: large CPU
+            # allocations (page faults) cost as much as the arithmetic.
+            for p, d in zip(params, direction, strict=True):
+                sc = self._scratch.get(p)
+                if sc is None or sc.shape != p.shape or sc.dtype != p.dtype or sc.device != p.device:
+                    sc = self._scratch[p] = torch.empty_like(p)
+                torch.sign(p, out=sc)
+                sc.mul_(d).mul_(-lr).exp_()
+                p.mul_(sc)
         else:
             for p, d in zip(params, direction, strict=True):
                 theta = pot.grad(p).sub_(d, alpha=lr)
-                p.copy_(pot.inverse(theta, torch.sign(p)))
+                p.copy_(pot.inverse(theta, torch.sign(p) if pot.preserves_sign else None))
 
 
 GEOMETRIES = ("euclidean", "negentropy", "pnorm", "hypentropy")
