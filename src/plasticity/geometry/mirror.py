@@ -2,8 +2,8 @@
 
 Update (Pogodin et al., ICLR 2024, eq. 2) with heavy-ball momentum kept in the dual space:
     b ← μ·b + (g + λw);   ∇φ(w) ← ∇φ(w) − η·b;   w ← (∇φ)^{-1}(·).
-Euclidean and negentropy (w ← w·exp(−η·sign(w)·b)) have closed-form foreach paths; other potentials
-go through ``grad``/``inverse`` of the potential, vectorised per tensor.
+Euclidean has a ``torch._foreach`` path; negentropy (w ← w·exp(−η·sign(w)·b)) runs in place in a reused
+scratch buffer; other potentials go through ``grad``/``inverse`` of the potential, vectorised per tensor.
 """
 
 from __future__ import annotations
