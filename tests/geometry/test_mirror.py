@@ -118,3 +118,22 @@ def test_potential_specs_round_trip() -> None:
         assert type(again) is type(pot) and again.spec() == pot.spec()
         x = torch.linspace(0.1, 2.0, 7)
         assert torch.allclose(again.inverse(again.grad(x), torch.sign(x)), x, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_fused_negentropy_matches_eager() -> None:
+    torch.manual_seed(0)
+    a = (torch.rand(300) + 0.1).requires_grad_(True)
+    b = a.detach().clone().requires_grad_(True)
+    opt_a = MirrorDescent([a], lr=0.1, potential="negentropy", momentum=0.9, weight_decay=0.01, fused=True)
+    opt_b = MirrorDescent([b], lr=0.1, potential="negentropy", momentum=0.9, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.StepLR(opt_a, step_size=1, gamma=0.5)
+    sched_b = torch.optim.lr_scheduler.StepLR(opt_b, step_size=1, gamma=0.5)
+    for _ in range(3):
+        g = torch.randn(300)
+        a.grad, b.grad = g.clone(), g.clone()
+        opt_a.step()
+        opt_b.step()
+        sched.step()
+        sched_b.step()
+    assert torch.allclose(a, b, atol=1e-6)

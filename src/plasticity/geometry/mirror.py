@@ -27,17 +27,20 @@ class MirrorDescent(torch.optim.Optimizer):
         momentum: μ in [0, 1); the buffer lives in the dual space.
         weight_decay: λ ≥ 0, added to the gradient.
         foreach: use the ``torch._foreach_*`` multi-tensor kernels (default True).
+        fused: negentropy only: one ``torch.compile``-generated kernel per tensor for momentum, decay and the
+            exponentiated step (about SGD's cost on CPU; the first step pays the compilation).
         potential_kwargs: e.g. ``p=3`` or ``beta=0.5`` when ``potential`` is a name.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, potential: str | Potential = "euclidean",
-                 momentum: float = 0.0, weight_decay: float = 0.0, foreach: bool = True,
+                 momentum: float = 0.0, weight_decay: float = 0.0, foreach: bool = True, fused: bool = False,
                  **potential_kwargs: float) -> None:
         check_range("lr", float(lr), 0.0, None, low_inclusive=False)
         check_range("momentum", float(momentum), 0.0, 1.0, high_inclusive=False)
         check_range("weight_decay", float(weight_decay), 0.0, None)
         defaults = dict(lr=float(lr), potential=make_potential(potential, **potential_kwargs),
-                        momentum=float(momentum), weight_decay=float(weight_decay), foreach=bool(foreach))
+                        momentum=float(momentum), weight_decay=float(weight_decay), foreach=bool(foreach),
+                        fused=bool(fused))
         super().__init__(params, defaults)
         self._scratch: dict[torch.Tensor, torch.Tensor] = {}  # work buffers, not state (not saved)
 
@@ -81,6 +84,12 @@ class MirrorDescent(torch.optim.Optimizer):
         lr, mom, wd = group["lr"], group["momentum"], group["weight_decay"]
         pot: Potential = group["potential"]
         fe = group["foreach"]
+        if group.get("fused") and isinstance(pot, NegEntropy) and (not mom or all(b is not None for b in bufs)):
+            step = _fused_eg()
+            hyper = [torch.tensor(v, dtype=params[0].dtype, device=params[0].device) for v in (lr, mom, wd)]
+            for p, g, b in zip(params, grads, bufs, strict=True):
+                step(p, g, b if mom else None, *hyper)
+            return
         if wd:
             grads = torch._foreach_add(grads, params, alpha=wd) if fe else [g.add(p, alpha=wd) for g, p in zip(grads, params, strict=True)]
         if mom:
@@ -121,6 +130,25 @@ class MirrorDescent(torch.optim.Optimizer):
             for p, d in zip(params, direction, strict=True):
                 theta = pot.grad(p).sub_(d, alpha=lr)
                 p.copy_(pot.inverse(theta, torch.sign(p) if pot.preserves_sign else None))
+
+
+def _eg_step(p: torch.Tensor, g: torch.Tensor, b: torch.Tensor | None, lr: torch.Tensor, mom: torch.Tensor,
+             wd: torch.Tensor) -> None:
+    d = g + wd * p
+    if b is not None:
+        b.mul_(mom).add_(d)
+        d = b
+    p.mul_(torch.exp(-lr * torch.sign(p) * d))
+
+
+_COMPILED: dict[str, Callable[..., None]] = {}
+
+
+def _fused_eg() -> Callable[..., None]:
+    """The exponentiated-gradient step compiled once (hyper-parameters are tensors: no recompiles on LR changes)."""
+    if "eg" not in _COMPILED:
+        _COMPILED["eg"] = torch.compile(_eg_step, dynamic=True)
+    return _COMPILED["eg"]
 
 
 GEOMETRIES = ("euclidean", "negentropy", "pnorm", "hypentropy")
