@@ -1,0 +1,71 @@
+"""Step time of ``MirrorDescent`` per potential for 10^7 parameters, relative to ``torch.optim.SGD`` (same momentum).
+
+Targets (issue 3): euclidean at most 1.2x SGD, negentropy at most 2x. Run:
+``PYTHONPATH=src OMP_NUM_THREADS=1 python benchmarks/optim_step.py [--numel 10000000] [--repeats 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from plasticity.geometry import MirrorDescent
+
+
+def _params(numel: int, device: torch.device) -> list[torch.Tensor]:
+    shapes = [(numel // 4,), (numel // 4,), (numel // 2,)]  # a few tensors, like layers
+    out = []
+    for s in shapes:
+        p = (torch.rand(s, device=device) + 0.1).requires_grad_(True)
+        p.grad = torch.randn(s, device=device) * 1e-3
+        out.append(p)
+    return out
+
+
+def time_step(make: object, numel: int, repeats: int, device: torch.device) -> float:
+    ps = _params(numel, device)
+    opt = make(ps)  # type: ignore[operator]
+    opt.step()  # warm-up (creates momentum buffers)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--numel", type=int, default=10_000_000)
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    dev = torch.device(args.device)
+    mom = args.momentum
+    cases = {
+        "sgd": lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=mom, foreach=True),
+        "euclidean": lambda ps: MirrorDescent(ps, lr=1e-3, potential="euclidean", momentum=mom),
+        "negentropy": lambda ps: MirrorDescent(ps, lr=1e-3, potential="negentropy", momentum=mom),
+        "negentropy_fused": lambda ps: MirrorDescent(ps, lr=1e-3, potential="negentropy", momentum=mom, fused=True),
+        "pnorm3": lambda ps: MirrorDescent(ps, lr=1e-3, potential="pnorm", momentum=mom, p=3.0),
+        "hypentropy": lambda ps: MirrorDescent(ps, lr=1e-3, potential="hypentropy", momentum=mom),
+    }
+    times = {k: time_step(f, args.numel, args.repeats, dev) for k, f in cases.items()}
+    targets = {"euclidean": 1.2, "negentropy": 2.0, "negentropy_fused": 2.0}
+    print(f"numel={args.numel:.0e} momentum={mom} device={dev} threads={torch.get_num_threads()} (best of {args.repeats})")
+    print(f"{'optimizer':<18}{'ms/step':>10}{'x SGD':>8}{'target':>8}")
+    for k, t in times.items():
+        tgt = targets.get(k)
+        print(f"{k:<18}{1e3 * t:>10.2f}{t / times['sgd']:>8.2f}{(f'<={tgt}' if tgt else ''):>8}")
+
+
+if __name__ == "__main__":
+    main()
