@@ -5,10 +5,11 @@ Three orthogonal axes (see DESIGN.md): a *substrate* (``plasticity.models``), a 
 torch optimizers) that turns it into a weight change. ``Trainer`` runs the loop.
 """
 
-from . import analysis, data, models, rules
+from . import analysis, data, geometry, models, rules
 from .analysis import angle_between, update_alignment
 from .data import TaskData, load_dataset
 from .errors import ConfigError, DataError, DivergenceError, PlasticityError
+from .geometry import DaleLaw, DeviceSynapses, FixedPolarity, MirrorDescent, make_geometry
 from .lab import Trainer, evaluate
 from .models import MLP, ConvNet
 from .rules import (
@@ -30,11 +31,15 @@ __all__ = [
     "Backprop",
     "ConfigError",
     "ConvNet",
+    "DaleLaw",
     "DataError",
+    "DeviceSynapses",
     "DirectFeedbackAlignment",
     "DivergenceError",
     "FeedbackAlignment",
+    "FixedPolarity",
     "LearningRule",
+    "MirrorDescent",
     "OpticalDFA",
     "PlasticityError",
     "SignSymmetry",
@@ -46,7 +51,9 @@ __all__ = [
     "angle_between",
     "data",
     "evaluate",
+    "geometry",
     "load_dataset",
+    "make_geometry",
     "make_rule",
     "models",
     "rules",

@@ -34,3 +34,10 @@ def test_compare_missing_mnist_is_one_line(tmp_path, capsys):
     assert main(["compare", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert "not found" in err and "plasticity data download mnist" in err and "Traceback" not in err
+
+
+def test_compare_accepts_a_geometry_as_optimizer() -> None:
+    from plasticity.lab.compare import compare_rules
+
+    res = compare_rules(["bp"], epochs=1, optimizer="negentropy", lr=0.5, hidden=(32,))
+    assert res["rules"]["bp"]["test_accuracy"] > 0.3

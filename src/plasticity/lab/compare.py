@@ -13,12 +13,13 @@ from ..analysis.alignment import update_alignment
 from ..data.registry import load_dataset
 from ..data.task import TaskData
 from ..errors import ConfigError, check_choice, check_range
+from ..geometry import GEOMETRY_NAMES, make_geometry
 from ..models import MLP, ConvNet
 from ..rules.registry import make_rule
 from ..utils import atomic_write_json, resolve_device, seed_everything
 from .trainer import Callback, Trainer
 
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", *GEOMETRY_NAMES)
 MODELS = ("mlp", "conv")
 
 
@@ -92,8 +93,13 @@ def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 3
         rule = make_rule(name, seed=seed, **rule_kwargs.get(name, {}))
         params = net.parameters()
         lr_r = rule_lr.get(name, lr)
-        opt = (torch.optim.SGD(params, lr=lr_r, momentum=momentum) if optimizer == "sgd"
-               else torch.optim.Adam(params, lr=lr_r))
+        if optimizer == "sgd":
+            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr_r, momentum=momentum)
+        elif optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=lr_r)
+        else:  # a geometry of plasticity (mirror descent, polarity, Dale, devices)
+            kw = {} if optimizer == "device" else {"momentum": momentum}
+            opt = make_geometry(optimizer, params, lr=lr_r, **kw)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
         callbacks: list[Callback] = [_Schedule(sched), AlignmentProbe(xb, yb)]
         if progress is not None:
