@@ -13,10 +13,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from ..circuits.dendrites import (  # noqa: E402
+from ..circuits.dendrites import (
     DendriticNeurons,
     false_match_probability,
     false_negative_probability,
@@ -27,7 +27,7 @@ from ..circuits.dendrites import (  # noqa: E402
     simulate_union_false_match,
     union_false_match_probability,
 )
-from .base import CheckResult, Study, StudyContext  # noqa: E402
+from .base import CheckResult, Study, StudyContext
 
 # (name, n, a, s, theta, m): m > 1 means the union form with s synapses per stored pattern.
 PAPER_TABLE = [

@@ -15,10 +15,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from ..circuits.gain import (  # noqa: E402
+from ..circuits.gain import (
     GainPopulation,
     adapt_gains,
     adapter_prior,
@@ -26,7 +26,7 @@ from ..circuits.gain import (  # noqa: E402
     preferred_orientation,
     wrap_orientation,
 )
-from .base import CheckResult, Study, StudyContext  # noqa: E402
+from .base import CheckResult, Study, StudyContext
 
 
 def _experiment(cfg: dict[str, Any], width: float, device: torch.device) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
 
 
 def _figure(ctx: StudyContext, curves: tuple) -> None:
-    stim, r0, r1, g, rel, away, p = curves
+    stim, r0, r1, g, rel, away, _p = curves
     deg = stim.numpy() * 180 / math.pi
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     n = r0.shape[1]
