@@ -4,7 +4,8 @@ An orientation-tuned ring network adapts only its gains (efficient-coding object
 biased ensemble (a bump of probability at the adapter). Measured: mean |pairwise response correlation| over
 the ensemble before vs after, shift of preferred orientations of flank neurons away from the adapter, and
 response to the adapter vs to the orthogonal orientation. A sensitivity run with narrow lateral excitation
-is reported alongside (repulsion depends on the shape of the recurrent connectivity).
+is reported alongside (the size of the repulsion and of the decorrelation depends on the recurrent
+connectivity; with broad inhibition the linear network's rates go negative, so the default keeps them >= 0).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def _experiment(cfg: dict[str, Any], width: float, device: torch.device) -> dict
         "resp_orth_before": float(r0[i_orth].mean()), "resp_orth_after": float(r1[i_orth].mean()),
         "gain_near": float(g[near].mean()), "gain_far": float(g[far].mean()),
         "loss_first": losses[0], "loss_last": losses[-1],
+        "min_response_before": float(r0.min()), "min_response_after": float(r1.min()),
+        "far_shift_deg": math.degrees(float(away[rel.abs() > hi].mean())) if bool((rel.abs() > hi).any()) else 0.0,
         "_curves": (stim.cpu(), r0.cpu(), r1.cpu(), g.cpu(), rel.cpu(), away.cpu(), p.cpu()),
     }
 
@@ -70,14 +73,15 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     ctx.log(f"|corr| {main['corr_before']:.4f} -> {main['corr_after']:.4f}; repulsion {main['repulsion_deg']:.3f} deg "
             f"({main['repulsion_frac']:.0%} of flank neurons); response to adapter {main['resp_adapter_before']:.3f} "
             f"-> {main['resp_adapter_after']:.3f}, to orthogonal {main['resp_orth_before']:.3f} -> "
-            f"{main['resp_orth_after']:.3f}")
+            f"{main['resp_orth_after']:.3f}; min response {main['min_response_before']:.3f} -> "
+            f"{main['min_response_after']:.3f}; far neurons (> flank) shift {main['far_shift_deg']:.2f} deg")
     metrics: dict[str, Any] = dict(main)
     sens = {}
     for w in cfg["sensitivity_widths"]:
         res = _experiment(cfg, w, ctx.device)
         res.pop("_curves")
         sens[str(w)] = {k: res[k] for k in ("corr_before", "corr_after", "repulsion_deg", "resp_adapter_after",
-                                            "resp_orth_after")}
+                                            "resp_orth_after", "min_response_before")}
         ctx.log(f"width {w}: repulsion {res['repulsion_deg']:.3f} deg, |corr| {res['corr_before']:.4f} -> "
                 f"{res['corr_after']:.4f}")
     metrics["sensitivity_width"] = sens
@@ -123,7 +127,7 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
     ]
 
 
-_BASE = {"kappa": 1.0, "w_exc": 1.0, "w_inh": 0.5, "width": 1.0, "radius": 0.9, "g_max": 1.1, "alpha": 0.3,
+_BASE = {"kappa": 2.0, "w_exc": 1.0, "w_inh": 0.2, "width": 1.0, "radius": 0.8, "g_max": 1.2, "alpha": 0.3,
          "noise_var": 0.01, "adapter_weight": 0.7, "lr": 0.05, "flank_deg": [5.0, 45.0]}
 
 STUDY = Study(
@@ -136,7 +140,7 @@ STUDY = Study(
           "reduced responses near the adapter, tuning repulsion, response decorrelation",
     scales={
         "smoke": {**_BASE, "neurons": 16, "stimuli": 32, "steps": 150, "sensitivity_widths": []},
-        "small": {**_BASE, "neurons": 32, "stimuli": 64, "steps": 800, "sensitivity_widths": [3.0]},
+        "small": {**_BASE, "neurons": 32, "stimuli": 64, "steps": 800, "sensitivity_widths": [0.5, 2.0]},
         "paper": {**_BASE, "neurons": 64, "stimuli": 180, "steps": 3000, "sensitivity_widths": [0.5, 2.0, 3.0]},
     },
     run_fn=run,
