@@ -1,0 +1,255 @@
+"""Bilateral motor control: two controller "hemispheres" driving a simulated 2-link planar arm
+(after "Left/right brain, human motor control and the implications for robotics", 2024).
+
+The arm is the standard two-joint shoulder/elbow model (Li & Todorov 2004 parameters) integrated with
+semi-implicit Euler, fully differentiable and batched, so controllers are trained by backprop through time.
+Each hemisphere is a small feedback controller (state + target -> joint torques). A ``BilateralController``
+sums two hemispheres' torques; with ``callosum=True`` each hemisphere's hidden layer also receives the other's
+(a corpus-callosum connection). The two task losses model the lateralisation hypothesis: one hemisphere
+optimises trajectory smoothness/efficiency, the other positional stability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError, check_choice
+
+
+@dataclass(frozen=True)
+class ArmParams:
+    """Two-link arm: masses (kg), lengths (m), centre-of-mass distances (m), inertias (kg m^2), damping."""
+
+    m1: float = 1.4
+    m2: float = 1.1
+    l1: float = 0.30
+    l2: float = 0.33
+    c1: float = 0.11
+    c2: float = 0.16
+    i1: float = 0.025
+    i2: float = 0.045
+    b11: float = 0.05
+    b22: float = 0.05
+    b12: float = 0.025
+    dt: float = 0.01
+    max_torque: float = 10.0
+
+
+def forward_kinematics(q: torch.Tensor, p: ArmParams) -> torch.Tensor:
+    """Hand position (..., 2) from joint angles q (..., 2)."""
+    q1, q12 = q[..., 0], q[..., 0] + q[..., 1]
+    return torch.stack([p.l1 * torch.cos(q1) + p.l2 * torch.cos(q12), p.l1 * torch.sin(q1) + p.l2 * torch.sin(q12)], -1)
+
+
+def arm_step(q: torch.Tensor, dq: torch.Tensor, u: torch.Tensor, p: ArmParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """One semi-implicit Euler step of M(q) ddq + C(q, dq) + B dq = u, batched over the leading dim."""
+    a1 = p.i1 + p.i2 + p.m2 * p.l1**2 + p.m1 * p.c1**2 + p.m2 * p.c2**2
+    a2 = p.m2 * p.l1 * p.c2
+    a3 = p.i2 + p.m2 * p.c2**2
+    c, s = torch.cos(q[:, 1]), torch.sin(q[:, 1])
+    m11, m12, m22 = a1 + 2 * a2 * c, a3 + a2 * c, torch.full_like(c, a3)
+    cor = torch.stack([-dq[:, 1] * (2 * dq[:, 0] + dq[:, 1]), dq[:, 0] ** 2], -1) * (a2 * s)[:, None]
+    damp = torch.stack([p.b11 * dq[:, 0] + p.b12 * dq[:, 1], p.b12 * dq[:, 0] + p.b22 * dq[:, 1]], -1)
+    rhs = u - cor - damp
+    det = m11 * m22 - m12 * m12
+    ddq = torch.stack([m22 * rhs[:, 0] - m12 * rhs[:, 1], -m12 * rhs[:, 0] + m11 * rhs[:, 1]], -1) / det[:, None]
+    dq = dq + p.dt * ddq
+    return q + p.dt * dq, dq
+
+
+def controller_features(q: torch.Tensor, dq: torch.Tensor, target: torch.Tensor, p: ArmParams) -> torch.Tensor:
+    """Inputs of a hemisphere: joint angles (cos, sin), velocities, hand position and hand-to-target error."""
+    x = forward_kinematics(q, p)
+    return torch.cat([torch.cos(q), torch.sin(q), 0.1 * dq, 3 * x, 10 * (target - x)], -1)
+
+
+N_FEATURES = 10
+
+
+class Hemisphere(nn.Module):
+    """One feedback controller: features -> tanh hidden -> torques in (-max_torque, max_torque)."""
+
+    def __init__(self, hidden: int = 64, max_torque: float = 10.0) -> None:
+        super().__init__()
+        self.inp = nn.Linear(N_FEATURES, hidden)
+        self.out = nn.Linear(hidden, 2)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        self.max_torque = max_torque
+
+    def hidden(self, z: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        pre = self.inp(z)
+        return torch.tanh(pre if extra is None else pre + extra)
+
+    def torque(self, h: torch.Tensor) -> torch.Tensor:
+        return self.max_torque * torch.tanh(self.out(h))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.torque(self.hidden(z))
+
+
+class BilateralController(nn.Module):
+    """Left + right hemisphere; torques add. ``callosum`` couples hidden layers (each gets the other's)."""
+
+    def __init__(self, hidden: int = 64, max_torque: float = 10.0, callosum: bool = True) -> None:
+        super().__init__()
+        self.left = Hemisphere(hidden, max_torque / 2)
+        self.right = Hemisphere(hidden, max_torque / 2)
+        self.callosum = callosum
+        if callosum:
+            self.l_from_r = nn.Linear(hidden, hidden, bias=False)
+            self.r_from_l = nn.Linear(hidden, hidden, bias=False)
+            nn.init.normal_(self.l_from_r.weight, std=0.1 / hidden**0.5)
+            nn.init.normal_(self.r_from_l.weight, std=0.1 / hidden**0.5)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        hl, hr = self.left.hidden(z), self.right.hidden(z)
+        if self.callosum:
+            hl, hr = self.left.hidden(z, self.l_from_r(hr)), self.right.hidden(z, self.r_from_l(hl))
+        return self.left.torque(hl) + self.right.torque(hr)
+
+
+class GatedBilateral(nn.Module):
+    """Two (typically pre-trained, frozen) specialist hemispheres whose torques are mixed,
+    u = w u_left + (1 - w) u_right. With ``callosum`` the weight w = sigmoid(gate(features, both hidden layers))
+    is read out from both hemispheres, so the pair learns from the sensed state which one to trust; without it
+    the hemispheres cannot communicate and w = 1/2."""
+
+    def __init__(self, left: Hemisphere, right: Hemisphere, hidden: int = 16, callosum: bool = True) -> None:
+        super().__init__()
+        self.left, self.right, self.callosum = left, right, callosum
+        width = N_FEATURES + left.inp.out_features + right.inp.out_features
+        self.gate = nn.Sequential(nn.Linear(width, hidden), nn.Tanh(), nn.Linear(hidden, 1)) if callosum else None
+
+    def _weight(self, z: torch.Tensor, hl: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        if self.gate is None:
+            return torch.full_like(z[:, :1], 0.5)
+        return torch.sigmoid(self.gate(torch.cat([z, hl, hr], -1)))
+
+    def mix(self, z: torch.Tensor) -> torch.Tensor:
+        """Weight given to the left hemisphere for features z (B, 1)."""
+        return self._weight(z, self.left.hidden(z), self.right.hidden(z))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        hl, hr = self.left.hidden(z), self.right.hidden(z)
+        w = self._weight(z, hl, hr)
+        return w * self.left.torque(hl) + (1 - w) * self.right.torque(hr)
+
+
+@dataclass
+class Episodes:
+    """A batch of episodes: start state, target, external torque per step (T, B, 2), and which are holds."""
+
+    q0: torch.Tensor
+    target: torch.Tensor
+    perturbation: torch.Tensor
+    hold: torch.Tensor
+
+
+def make_episodes(task: str, batch: int, steps: int, p: ArmParams, generator: torch.Generator | None = None,
+                  device: torch.device | str = "cpu", perturb: float = 4.0) -> Episodes:
+    """``reach``: random start posture to a random reachable target, no perturbation. ``hold``: start at the
+    target at rest, a random constant torque pulse (|tau| <= perturb Nm) during the first third. ``mixed``: half each."""
+    check_choice("task", task, ("reach", "hold", "mixed"))
+    if steps < 6:
+        raise ConfigError(f"steps={steps} is out of range; allowed: [6, inf)")
+    lo = torch.tensor([0.2, 0.6], device=device)
+    hi = torch.tensor([1.4, 2.0], device=device)
+
+    def posture(n: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, 2, generator=generator, device=device)
+
+    q_t = posture(batch)
+    if task == "reach":
+        hold = torch.zeros(batch, dtype=torch.bool, device=device)
+    elif task == "hold":
+        hold = torch.ones(batch, dtype=torch.bool, device=device)
+    else:
+        hold = torch.arange(batch, device=device) % 2 == 1
+    q0 = torch.where(hold[:, None], q_t, posture(batch))
+    pulse = perturb * (2 * torch.rand(batch, 2, generator=generator, device=device) - 1)
+    on = torch.zeros(steps, 1, 1, device=device)
+    on[1: 1 + steps // 3] = 1.0
+    pert = on * (pulse * hold[:, None])[None]
+    return Episodes(q0, forward_kinematics(q_t, p), pert, hold)
+
+
+def rollout(controller: nn.Module, ep: Episodes, p: ArmParams) -> tuple[torch.Tensor, torch.Tensor]:
+    """Simulate; returns hand positions (T, B, 2) and controller torques (T, B, 2)."""
+    q, dq = ep.q0, torch.zeros_like(ep.q0)
+    xs, us = [], []
+    for t in range(ep.perturbation.shape[0]):
+        u = controller(controller_features(q, dq, ep.target, p))
+        q, dq = arm_step(q, dq, u + ep.perturbation[t], p)
+        xs.append(forward_kinematics(q, p))
+        us.append(u)
+    return torch.stack(xs), torch.stack(us)
+
+
+def smoothness_loss(x: torch.Tensor, u: torch.Tensor, target: torch.Tensor, effort: float = 1e-3,
+                    jerk: float = 1e-2, final_frac: float = 0.2) -> torch.Tensor:
+    """Efficiency/smoothness objective per episode (B,): squared endpoint error over the last ``final_frac`` of
+    the movement + effort * mean |u|^2 + jerk * mean |du|^2 (torque change per step)."""
+    k = max(int(final_frac * x.shape[0]), 1)
+    err = ((x[-k:] - target) ** 2).sum(-1).mean(0)
+    du = u[1:] - u[:-1]
+    return 100 * err + effort * (u**2).sum(-1).mean(0) + jerk * (du**2).sum(-1).mean(0)
+
+
+def stability_loss(x: torch.Tensor, u: torch.Tensor, target: torch.Tensor, effort: float = 1e-5) -> torch.Tensor:
+    """Positional-stability objective per episode (B,): squared hand-to-target distance at every step."""
+    return 100 * ((x - target) ** 2).sum(-1).mean(0) + effort * (u**2).sum(-1).mean(0)
+
+
+LOSSES = {"smoothness": smoothness_loss, "stability": stability_loss}
+
+
+def task_scores(controller: nn.Module, ep_reach: Episodes, ep_hold: Episodes, p: ArmParams) -> dict[str, float]:
+    """Reach score = mean smoothness/efficiency cost on reach episodes; hold score = mean hand deviation (cm)
+    during hold episodes under perturbation. Both lower-is-better; components reported too."""
+    with torch.no_grad():
+        xr, ur = rollout(controller, ep_reach, p)
+        xh, _ = rollout(controller, ep_hold, p)
+        k = max(int(0.2 * xr.shape[0]), 1)
+        du = ur[1:] - ur[:-1]
+        return {
+            "reach_score": float(smoothness_loss(xr, ur, ep_reach.target).mean()),
+            "reach_end_error_cm": float(100 * (xr[-k:] - ep_reach.target).norm(dim=-1).mean()),
+            "reach_effort": float((ur**2).sum(-1).mean()),
+            "reach_torque_change": float((du**2).sum(-1).mean()),
+            "hold_score_cm": float(100 * (xh - ep_hold.target).norm(dim=-1).mean()),
+            "hold_max_cm": float(100 * (xh - ep_hold.target).norm(dim=-1).amax(0).mean()),
+        }
+
+
+def train_controller(controller: nn.Module, groups: list[tuple[list[nn.Parameter], str]], p: ArmParams,
+                     steps: int, iters: int, batch: int, lr: float = 3e-3, generator: torch.Generator | None = None,
+                     device: torch.device | str = "cpu", perturb: float = 4.0) -> list[float]:
+    """BPTT training on mixed reach/hold batches. Each (params, loss name) group descends *its own* loss only,
+    so two hemispheres in one body can pursue different objectives; loss "task" scores reach episodes by
+    smoothness and hold episodes by stability. Returns the summed loss per iteration."""
+    for _, name in groups:
+        check_choice("loss", name, (*LOSSES, "task"))
+    params = [q for ps, _ in groups for q in ps]
+    opt = torch.optim.Adam(params, lr=lr)
+    hist = []
+    for _ in range(iters):
+        ep = make_episodes("mixed", batch, steps, p, generator, device, perturb)
+        x, u = rollout(controller, ep, p)
+        opt.zero_grad()
+        total = 0.0
+        for i, (ps, name) in enumerate(groups):
+            if name == "task":      # each episode scored by its own task's objective
+                loss = torch.where(ep.hold, stability_loss(x, u, ep.target), smoothness_loss(x, u, ep.target)).mean()
+            else:
+                loss = LOSSES[name](x, u, ep.target).mean()
+            grads = torch.autograd.grad(loss, ps, retain_graph=i < len(groups) - 1, allow_unused=True)
+            for prm, g in zip(ps, grads, strict=True):
+                prm.grad = torch.zeros_like(prm) if g is None else g
+            total += float(loss.detach())
+        opt.step()
+        hist.append(total)
+    return hist
