@@ -25,6 +25,7 @@ class Curl(LearningRule):
 
     ``side='outgoing'`` flips the column of the next layer's weight (the neuron's output synapses),
     ``'incoming'`` the row (and bias) of its own layer, ``'both'`` both. The ±1 masks are rule state.
+    A base given by name is built with ``seed`` (unless ``base_kwargs`` sets its own) and ``base_kwargs``.
     """
 
     name = "curl"
@@ -33,7 +34,7 @@ class Curl(LearningRule):
                  seed: int = 0, **base_kwargs: Any) -> None:
         if isinstance(base, str):
             from .registry import make_rule
-            base = make_rule(base, **base_kwargs)
+            base = make_rule(base, **{"seed": seed, **base_kwargs})
         elif base_kwargs:
             raise ConfigError("base_kwargs are only allowed when base is given by name")
         super().__init__(loss=base.loss, seed=seed)
