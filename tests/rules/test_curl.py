@@ -76,7 +76,7 @@ def _in_sign(rule: Curl, i: int, side: str) -> torch.Tensor:
 
 
 def test_masks_are_seeded_state():
-    model, x, y = _setup()
+    model, _, _ = _setup()
     a, b, c = Curl(fraction=0.3, seed=1), Curl(fraction=0.3, seed=1), Curl(fraction=0.3, seed=2)
     for r in (a, b, c):
         r.prepare(model)

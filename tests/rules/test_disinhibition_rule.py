@@ -102,5 +102,5 @@ def test_bad_arguments_raise():
         Disinhibition(gain=0.0)
     with pytest.raises(ConfigError, match="inverse"):
         Disinhibition(inverse="cubic")
-    with pytest.raises(ConfigError, match="two nn.Linear"):
+    with pytest.raises(ConfigError, match=r"two nn\.Linear"):
         Disinhibition().step(MLP([6, 3]), *_batch())

@@ -57,7 +57,7 @@ class Curl(LearningRule):
             key = f"flip.{name}"
             if key not in self.buffers or self.buffers[key].shape != (n,):
                 g = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
-                k = int(round(self.fraction * n))
+                k = round(self.fraction * n)
                 sign = torch.ones(n)
                 sign[torch.randperm(n, generator=g)[:k]] = -1.0
                 self.buffers[key] = sign.to(m.weight)
