@@ -75,6 +75,27 @@ def _in_sign(rule: Curl, i: int, side: str) -> torch.Tensor:
     return torch.ones(1)
 
 
+@pytest.mark.parametrize("neurons", ["input", "all"])
+def test_input_units_flip_their_outgoing_synapses(neurons):
+    model, x, y = _setup()
+    Backprop().step(model, x, y)
+    want = _grads(model)
+    rule = Curl("bp", fraction=0.4, neurons=neurons, seed=3)
+    rule.step(model, x, y)
+    got = _grads(model)
+    s_in = torch.where(rule.flipped("input"), -1.0, 1.0)
+    assert int(rule.flipped("input").sum()) == 2                  # round(0.4 * 5)
+    torch.testing.assert_close(got["layers.0.weight"], want["layers.0.weight"] * s_in[None, :])  # side=outgoing
+    torch.testing.assert_close(got["layers.0.bias"], want["layers.0.bias"])
+    if neurons == "input":
+        for k in ("layers.1.weight", "layers.2.weight"):
+            assert torch.equal(got[k], want[k])
+    else:
+        s_h = torch.where(rule.flipped("layers.0"), -1.0, 1.0)
+        torch.testing.assert_close(got["layers.1.weight"],
+                                   want["layers.1.weight"] * s_h[None, :])
+
+
 def test_masks_are_seeded_state():
     model, _, _ = _setup()
     a, b, c = Curl(fraction=0.3, seed=1), Curl(fraction=0.3, seed=1), Curl(fraction=0.3, seed=2)
@@ -122,6 +143,10 @@ def test_bad_arguments_raise():
         Curl("nope")
     with pytest.raises(ConfigError, match="base_kwargs"):
         Curl(Backprop(), seed=0, scale="match")
+    with pytest.raises(ConfigError, match="neurons"):
+        Curl(neurons="glia")
+    with pytest.raises(ConfigError, match="incoming"):
+        Curl(neurons="input", side="incoming")
     with pytest.raises(ConfigError, match="hidden layer"):
         Curl().prepare(MLP([4, 2]))
 

@@ -18,6 +18,7 @@ from ..errors import ConfigError, check_choice, check_range
 from .base import LearningRule, StepReport, plastic_layers
 
 SIDES = ("outgoing", "incoming", "both")
+NEURONS = ("hidden", "input", "all")
 
 
 class Curl(LearningRule):
@@ -25,13 +26,16 @@ class Curl(LearningRule):
 
     ``side='outgoing'`` flips the column of the next layer's weight (the neuron's output synapses),
     ``'incoming'`` the row (and bias) of its own layer, ``'both'`` both. The ±1 masks are rule state.
+    ``neurons='input'`` flips input units instead (their outgoing synapses: columns of the first layer, the
+    paper's flips in the hidden-layer weights W1), ``'all'`` both populations (input units always flip their
+    outgoing synapses, the only plastic ones they have).
     A base given by name is built with ``seed`` (unless ``base_kwargs`` sets its own) and ``base_kwargs``.
     """
 
     name = "curl"
 
     def __init__(self, base: LearningRule | str = "bp", fraction: float = 0.0, side: str = "outgoing",
-                 seed: int = 0, **base_kwargs: Any) -> None:
+                 seed: int = 0, neurons: str = "hidden", **base_kwargs: Any) -> None:
         if isinstance(base, str):
             from .registry import make_rule
             base = make_rule(base, **{"seed": seed, **base_kwargs})
@@ -41,6 +45,9 @@ class Curl(LearningRule):
         self.base = base
         self.fraction = check_range("fraction", float(fraction), 0.0, 1.0)
         self.side = check_choice("side", side, SIDES)
+        self.neurons = check_choice("neurons", neurons, NEURONS)
+        if self.neurons == "input" and self.side == "incoming":
+            raise ConfigError("input units have no plastic incoming synapses; use side='outgoing' with neurons='input'")
         self._layers: list[tuple[str, nn.Module]] = []
 
     def _prepare(self, model: nn.Module) -> None:
@@ -48,6 +55,12 @@ class Curl(LearningRule):
         self._layers = plastic_layers(model)
         if len(self._layers) < 2:
             raise ConfigError("the curl rule needs a model with at least one hidden layer (two plastic layers)")
+        if self.neurons != "hidden":
+            n_in = self._layers[0][1].weight.shape[1]
+            if "flip.input" not in self.buffers or self.buffers["flip.input"].shape != (n_in,):
+                self.buffers["flip.input"] = self._mask(n_in, 999_983).to(self._layers[0][1].weight)
+        if self.neurons == "input":
+            return
         for i, (name, m) in enumerate(self._layers[:-1]):
             n = m.weight.shape[0]
             nxt = self._layers[i + 1][1].weight
@@ -56,18 +69,21 @@ class Curl(LearningRule):
                                   "use side='incoming'")
             key = f"flip.{name}"
             if key not in self.buffers or self.buffers[key].shape != (n,):
-                g = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
-                k = round(self.fraction * n)
-                sign = torch.ones(n)
-                sign[torch.randperm(n, generator=g)[:k]] = -1.0
-                self.buffers[key] = sign.to(m.weight)
+                self.buffers[key] = self._mask(n, i).to(m.weight)
+
+    def _mask(self, n: int, salt: int) -> torch.Tensor:
+        """±1 vector with round(fraction * n) seeded entries at −1."""
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + salt)
+        sign = torch.ones(n)
+        sign[torch.randperm(n, generator=g)[:round(self.fraction * n)]] = -1.0
+        return sign
 
     def remove(self) -> None:
         self.base.remove()
         super().remove()
 
     def flipped(self, name: str) -> torch.Tensor:
-        """Boolean mask of the rule-flipped neurons of hidden layer ``name``."""
+        """Boolean mask of the rule-flipped neurons of hidden layer ``name`` (``'input'``: the input units)."""
         return self.buffers[f"flip.{name}"] < 0
 
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
@@ -75,7 +91,14 @@ class Curl(LearningRule):
         self._ensure_prepared(model)
         report = self.base.step(model, x, y)
         with torch.no_grad():
-            for i, (name, m) in enumerate(self._layers[:-1]):
+            if self.neurons != "hidden":                      # input units: their outgoing synapses, whatever side
+                w = self._layers[0][1].weight
+                s_in = self.buffers["flip.input"]
+                if s_in.device != w.device:
+                    s_in = self.buffers["flip.input"] = s_in.to(w)
+                if w.grad is not None:
+                    w.grad.mul_(s_in.view(1, -1, *([1] * (w.dim() - 2))))
+            for i, (name, m) in enumerate(self._layers[:-1] if self.neurons != "input" else []):
                 s = self.buffers[f"flip.{name}"]
                 if s.device != m.weight.device:
                     s = self.buffers[f"flip.{name}"] = s.to(m.weight)
@@ -92,7 +115,7 @@ class Curl(LearningRule):
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state.update(fraction=self.fraction, side=self.side, base=self.base.state_dict())
+        state.update(fraction=self.fraction, side=self.side, neurons=self.neurons, base=self.base.state_dict())
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -101,4 +124,5 @@ class Curl(LearningRule):
             self.base.load_state_dict(state["base"])
 
     def __repr__(self) -> str:
-        return f"Curl(base={self.base!r}, fraction={self.fraction}, side={self.side!r}, seed={self.seed})"
+        return (f"Curl(base={self.base!r}, fraction={self.fraction}, side={self.side!r}, neurons={self.neurons!r}, "
+                f"seed={self.seed})")
