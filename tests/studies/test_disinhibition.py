@@ -22,6 +22,7 @@ def test_disinhibition_smoke(tmp_path):
     assert m["bcm_threshold"] is not None and m["bcm_min_dw"] < 0 < m["bcm_max_dw"]
     assert 0.5 < m["acc_xor5d_disinhibition"] <= 1.0 and 0.5 < m["acc_xor5d_bp"] <= 1.0
     names = [c.name for c in res.checks]
-    assert len(names) == len(res.config["targets"]) + 1 + len(res.config["datasets"])
+    assert len(names) == len(res.config["targets"]) + 1 + 2 * len(res.config["datasets"])
+    assert 0.3 < m["acc_xor5d_readout"] <= 1.0
     assert all(c.passed for c in res.checks[:3])                   # the single-synapse checks
     assert (tmp_path / "disinhibition.png").exists() and (tmp_path / "results.json").exists()

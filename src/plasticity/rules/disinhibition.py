@@ -67,12 +67,11 @@ class Disinhibition(LearningRule):
                                        theta=self.theta, delta=self.delta, dt=self.dt, steps=self.steps)
         n_out = layers[-1][1].out_features
         g = torch.Generator().manual_seed(self.seed)
-        for i, (name, m) in enumerate(self._layers[:-1]):
+        for name, m in self._layers[:-1]:
             key = f"B.{name}"
             if key not in self.buffers or self.buffers[key].shape != (n_out, m.out_features):
                 b = torch.randn(n_out, m.out_features, generator=g) / n_out**0.5
                 self.buffers[key] = b.to(m.weight)
-            del i
         for name, m in self._layers:
             self._handles.append(m.register_forward_hook(self._make_hook(name)))
 
