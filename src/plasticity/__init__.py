@@ -5,8 +5,9 @@ Three orthogonal axes (see DESIGN.md): a *substrate* (``plasticity.models``), a 
 torch optimizers) that turns it into a weight change. ``Trainer`` runs the loop.
 """
 
-from . import analysis, data, geometry, models, rules
+from . import analysis, circuits, data, geometry, models, rules
 from .analysis import angle_between, update_alignment
+from .circuits import EIMicrocircuit
 from .data import TaskData, load_dataset
 from .errors import ConfigError, DataError, DivergenceError, PlasticityError
 from .geometry import DaleLaw, DeviceSynapses, FixedPolarity, MirrorDescent, make_geometry
@@ -14,7 +15,9 @@ from .lab import Trainer, evaluate
 from .models import MLP, ConvNet
 from .rules import (
     Backprop,
+    Curl,
     DirectFeedbackAlignment,
+    Disinhibition,
     FeedbackAlignment,
     LearningRule,
     OpticalDFA,
@@ -31,11 +34,14 @@ __all__ = [
     "Backprop",
     "ConfigError",
     "ConvNet",
+    "Curl",
     "DaleLaw",
     "DataError",
     "DeviceSynapses",
     "DirectFeedbackAlignment",
+    "Disinhibition",
     "DivergenceError",
+    "EIMicrocircuit",
     "FeedbackAlignment",
     "FixedPolarity",
     "LearningRule",
@@ -49,6 +55,7 @@ __all__ = [
     "__version__",
     "analysis",
     "angle_between",
+    "circuits",
     "data",
     "evaluate",
     "geometry",

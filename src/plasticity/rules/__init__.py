@@ -2,14 +2,18 @@
 
 from .backprop import Backprop
 from .base import LearningRule, StepReport, compute_loss, plastic_layers
+from .curl import Curl
 from .dfa import DirectFeedbackAlignment, OpticalDFA, OpticalProjection
+from .disinhibition import Disinhibition
 from .feedback import FeedbackAlignment, SignSymmetry, fa_weight_angles
 from .registry import RULES, make_rule, register_rule
 
 __all__ = [
     "RULES",
     "Backprop",
+    "Curl",
     "DirectFeedbackAlignment",
+    "Disinhibition",
     "FeedbackAlignment",
     "LearningRule",
     "OpticalDFA",

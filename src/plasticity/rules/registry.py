@@ -8,7 +8,9 @@ from typing import Any
 from ..errors import check_choice
 from .backprop import Backprop
 from .base import LearningRule
+from .curl import Curl
 from .dfa import DirectFeedbackAlignment, OpticalDFA
+from .disinhibition import Disinhibition
 from .feedback import FeedbackAlignment, SignSymmetry
 
 RULES: dict[str, Callable[..., LearningRule]] = {
@@ -17,6 +19,8 @@ RULES: dict[str, Callable[..., LearningRule]] = {
     "sign": SignSymmetry,
     "dfa": DirectFeedbackAlignment,
     "dfa-optical": OpticalDFA,
+    "disinhibition": Disinhibition,
+    "curl": Curl,
 }
 
 

@@ -1,0 +1,16 @@
+"""Study `curl` — Ninou, Kadmon & Cayco-Gajic (2025).
+
+Rule-flipped neurons add curl to the learning flow: below a critical fraction the student still learns the teacher, beyond it learning is destabilised; the critical fraction grows with expansion.
+Runs the `small` scale (minutes on CPU; PLASTICITY_SMOKE=1 for seconds) and prints each check: measured vs paper.
+"""
+
+import os
+
+from plasticity.studies import get_study
+
+scale = "smoke" if os.environ.get("PLASTICITY_SMOKE") else "small"
+study = get_study("curl")
+result = study.run(scale=scale, out_dir=f"reports/examples/curl/{scale}", quiet=True)
+for check in result.checks:
+    print(check.line())
+print("figures:", [f"{result.out_dir}/{name}" for name in result.figures])
