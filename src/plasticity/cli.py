@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except PlasticityError as exc:
-        Console(stderr=True).print(f"error: {exc}", markup=False, highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"error: {exc}", markup=False, highlight=False)
         return 2
     except typer.Exit as exc:
         return exc.exit_code

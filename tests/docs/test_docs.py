@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import plasticity
+from plasticity.rules.registry import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
@@ -47,9 +48,14 @@ def test_tutorial_code_runs(page: Path, tmp_path: Path, monkeypatch: pytest.Monk
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
     assert blocks, f"{page.name} has no python code"
     monkeypatch.chdir(tmp_path)
+    saved = dict(RULES)                     # a tutorial may register a rule; keep the registry clean
     ns: dict[str, object] = {"__name__": "__tutorial__"}
-    for code in blocks:
-        exec(compile(code, str(page), "exec"), ns)
+    try:
+        for code in blocks:
+            exec(compile(code, str(page), "exec"), ns)
+    finally:
+        RULES.clear()
+        RULES.update(saved)
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
