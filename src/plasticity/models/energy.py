@@ -39,8 +39,14 @@ def _sigmoid4(z: torch.Tensor) -> torch.Tensor:
     return _sigmoid(4.0 * z - 2.0)
 
 
+def _holotanh(z: torch.Tensor) -> torch.Tensor:
+    """hEP's holomorphic hard-tanh surrogate (``my_holotanh``, a=1): ~0 below 0, ~z/2 in [0, 2], ~1 above 2."""
+    return 0.5 * z * _sigmoid(z) + (1.0 - 0.5 * z) * _sigmoid(z - 2.0)
+
+
 ENERGY_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sigmoid4": _sigmoid4,
+    "holotanh": _holotanh,
     "sigmoid": _sigmoid,
     "tanh": torch.tanh,
     "identity": lambda z: z,
@@ -287,7 +293,8 @@ class EnergyConvNet(EnergyNet):
     """Convolutional energy net (symmetric): ``s_l = rho(P(conv_l(s_{l-1})) + top-down)``, then a linear readout.
 
     P is 2x2 average pooling (linear, hence holomorphic; hEP's CNN uses a softmax pooling instead). The primitive
-    is ``Phi = sum_l s_l . P(conv_l(s_{l-1}))``; the drive is its holomorphic gradient, taken by autograd.
+    is ``Phi = sum_l s_l . P(conv_l(s_{l-1}))``; the drive is its holomorphic gradient (bottom-up conv + pool, top-down
+    upsample + transposed conv).
     """
 
     def __init__(self, input_shape: Sequence[int] = (3, 32, 32), channels: Sequence[int] = (32, 64),
@@ -332,13 +339,27 @@ class EnergyConvNet(EnergyNet):
         below = [x, *s[:-1]]
         return sum((s[l] * self._ff(l, below[l])).flatten(1).sum(1) for l in range(len(self.convs)))
 
+    def _ff_adjoint(self, l: int, s_above: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """Adjoint of the linear part of ``_ff(l, .)`` applied to ``s_above``: upsample (P^T) then transposed conv.
+
+        Written out rather than taken by autograd: ``autograd.grad`` of Phi with respect to states that are
+        themselves computed from one another (the alternating schedule under BPTT) would add spurious paths.
+        """
+        conv = self.convs[l]
+        up = s_above.repeat_interleave(2, -1).repeat_interleave(2, -2) / 4.0
+        h, w = shape[-2], shape[-1]
+        up = F.pad(up, (0, w - up.shape[-1], 0, h - up.shape[-2]))  # avg_pool2d drops an odd last row/column
+        return F.conv_transpose2d(up, conv.weight.to(up.dtype), padding=conv.padding)
+
     def drive(self, x: torch.Tensor, s: State) -> State:
-        graph = torch.is_grad_enabled()
-        with torch.enable_grad():
-            leaves = [t if t.requires_grad else t.detach().requires_grad_(True) for t in s]
-            phi = self.primitive(x, leaves).sum()
-            grads = torch.autograd.grad(phi, leaves, grad_outputs=torch.ones_like(phi), create_graph=graph)
-        return [g.conj() if g.is_complex() else g for g in grads]
+        below = [x, *s[:-1]]
+        out = []
+        for l in range(len(self.convs)):
+            a = self._ff(l, below[l])
+            if l + 1 < len(s):
+                a = a + self._ff_adjoint(l + 1, s[l + 1], s[l].shape)
+            out.append(a)
+        return out
 
     def logits(self, s: State) -> torch.Tensor:
         dt = s[-1].dtype

@@ -152,7 +152,7 @@ class EquilibriumPropagation(LearningRule):
         gen = torch.Generator(device="cpu").manual_seed(self.seed * 7919 + self._steps)
         loss = homeostasis_loss(model, x, s0, n_probes=self.n_probes, generator=gen)
         (self.homeostasis * loss).backward()
-        return float(loss)
+        return float(loss.detach())
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(beta={self.beta}, nudge={self.nudge!r}, n={self.n}, form={self.form!r}, "
