@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from plasticity.analysis.ep_gradcheck import (bptt_gradients, ep_gradient_check, jacobian_asymmetry, jacobian_matrix,
-                                              layer_cosines)
+from plasticity.analysis.ep_gradcheck import (
+    bptt_gradients,
+    ep_gradient_check,
+    jacobian_asymmetry,
+    jacobian_matrix,
+    layer_cosines,
+)
 from plasticity.models.energy import EnergyMLP, holo_cost
 from plasticity.rules.ep import HolomorphicEP
 

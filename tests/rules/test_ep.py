@@ -5,12 +5,24 @@ from __future__ import annotations
 import pytest
 import torch
 
-from plasticity.analysis.ep_gradcheck import bptt_gradients, jacobian_asymmetry, jacobian_matrix, layer_cosines, rule_gradients
+from plasticity.analysis.ep_gradcheck import (
+    bptt_gradients,
+    jacobian_asymmetry,
+    jacobian_matrix,
+    layer_cosines,
+    rule_gradients,
+)
 from plasticity.errors import ConfigError
 from plasticity.models import MLP
 from plasticity.models.energy import EnergyMLP
-from plasticity.rules.ep import (ClassicEP, EquilibriumPropagation, GeneralizedEP, HolomorphicEP, SymmetricEP,
-                                 homeostasis_loss)
+from plasticity.rules.ep import (
+    ClassicEP,
+    EquilibriumPropagation,
+    GeneralizedEP,
+    HolomorphicEP,
+    SymmetricEP,
+    homeostasis_loss,
+)
 
 
 def _setup(feedback="symmetric", seed=0):

@@ -21,7 +21,7 @@ def bptt_gradients(model: EnergyNet, x: torch.Tensor, y: torch.Tensor, steps: in
     return {n: (g if g is not None else torch.zeros_like(p)).detach() for (n, p), g in zip(params.items(), grads, strict=True)}
 
 
-def rule_gradients(rule, model: EnergyNet, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: ANN001
+def rule_gradients(rule, model: EnergyNet, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
     """Run ``rule.step`` once and return a copy of every parameter's ``.grad`` (zeros where it left None)."""
     rule.step(model, x, y)
     out = {n: (p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p))
@@ -46,7 +46,7 @@ def layer_cosines(est: dict[str, torch.Tensor], ref: dict[str, torch.Tensor]) ->
     return out
 
 
-def ep_gradient_check(rule, model: EnergyNet, x: torch.Tensor, y: torch.Tensor,  # noqa: ANN001
+def ep_gradient_check(rule, model: EnergyNet, x: torch.Tensor, y: torch.Tensor,
                       bptt_steps: int | None = None) -> dict[str, float]:
     """Cosine per layer between ``rule``'s estimate and BPTT's gradient on the same batch and network.
 

@@ -174,22 +174,22 @@ def homeostasis_loss(model: EnergyNet, x: torch.Tensor, s: State, n_probes: int 
         return ((sq - cross) / n_units(s)).mean()
 
 
-def ClassicEP(beta: float = 0.1, **kwargs: Any) -> EquilibriumPropagation:  # noqa: N802 (factory named as a class)
+def ClassicEP(beta: float = 0.1, **kwargs: Any) -> EquilibriumPropagation:
     """One-sided EP (Scellier & Bengio 2017)."""
     return EquilibriumPropagation(beta=beta, nudge="one_sided", **kwargs)
 
 
-def SymmetricEP(beta: float = 0.1, **kwargs: Any) -> EquilibriumPropagation:  # noqa: N802
+def SymmetricEP(beta: float = 0.1, **kwargs: Any) -> EquilibriumPropagation:
     """EP with +beta / -beta nudges (Laborieux et al. 2021)."""
     return EquilibriumPropagation(beta=beta, nudge="symmetric", **kwargs)
 
 
-def HolomorphicEP(beta: float = 0.5, n: int = 4, **kwargs: Any) -> EquilibriumPropagation:  # noqa: N802
+def HolomorphicEP(beta: float = 0.5, n: int = 4, **kwargs: Any) -> EquilibriumPropagation:
     """hEP: N complex nudges on a circle of radius |beta| (Laborieux & Zenke 2022); n=0 is the exact limit."""
     return EquilibriumPropagation(beta=beta, nudge="holomorphic", n=n, **kwargs)
 
 
-def GeneralizedEP(beta: float = 0.5, n: int = 4, homeostasis: float = 0.0, **kwargs: Any) -> EquilibriumPropagation:  # noqa: N802
+def GeneralizedEP(beta: float = 0.5, n: int = 4, homeostasis: float = 0.0, **kwargs: Any) -> EquilibriumPropagation:
     """Generalized (vector-field) hEP for non-symmetric networks, optionally with Jacobian homeostasis (2024)."""
     nudge = {1: "one_sided", 2: "symmetric"}.get(n, "holomorphic")
     return EquilibriumPropagation(beta=beta, nudge=nudge, n=None if n in (1, 2) else n, form="vector_field",
