@@ -42,8 +42,8 @@ def test_hep_matches_bptt_and_one_sided_is_biased():
     hep = _min_cos(HolomorphicEP(beta=0.5, n=4), m, x, y)
     sym = _min_cos(SymmetricEP(beta=0.5), m, x, y)
     one = _min_cos(ClassicEP(beta=0.5), m, x, y)
-    assert hep > 0.999
-    assert one < sym - 1e-3 and sym < hep + 1e-9
+    assert hep > 0.999  # measured 1.0000 in every layer
+    assert one < sym - 0.1 and sym < hep + 1e-9  # measured min-layer cosines: one-sided 0.756, symmetric 0.998
 
 
 def test_one_sided_bias_shrinks_with_beta():
@@ -99,7 +99,22 @@ def test_homeostasis_estimates_and_reduces_asymmetry():
         rep = rule.step(m, x, y)
         opt.step()
     assert "homeostasis_loss" in rep.metrics
-    assert jacobian_asymmetry(m, x) < 0.7 * before
+    assert jacobian_asymmetry(m, x) < 0.3 * before  # measured: 0.80 -> 0.10
+
+
+def test_homeostasis_restores_gradient_alignment():
+    """Same training with and without the penalty: only with it does gEP's estimate align with BPTT in every
+    layer (measured min-layer cosines: -0.31 without, 0.98 with)."""
+    mins = {}
+    for h in (0.0, 5.0):
+        m, x, y = _setup("independent")
+        rule = GeneralizedEP(beta=0.5, n=4, homeostasis=h)
+        opt = torch.optim.SGD(m.parameters(), lr=0.2)
+        for _ in range(30):
+            rule.step(m, x, y)
+            opt.step()
+        mins[h] = _min_cos(GeneralizedEP(beta=0.5, n=4), m, x, y)
+    assert mins[0.0] < 0.5 and mins[5.0] > 0.95
 
 
 def test_noisy_dynamics_give_finite_grads():
@@ -122,3 +137,19 @@ def test_bad_configuration_and_model():
         EquilibriumPropagation(0.1, homeostasis=-1.0)
     with pytest.raises(ConfigError, match="energy-based"):
         ClassicEP(0.1).step(MLP([4, 3, 2]), torch.rand(2, 4), torch.tensor([0, 1]))
+
+
+def test_registry_names_build_rules(monkeypatch):
+    from plasticity.rules import registry
+    from plasticity.rules.ep import EP_RULES
+
+    for name, factory in EP_RULES.items():
+        monkeypatch.setitem(registry.RULES, name, factory)
+    m, x, y = _setup()
+    expected = {"ep": "one_sided", "ep-sym": "symmetric", "hep": "holomorphic", "gep": "holomorphic"}
+    for name, nudge in expected.items():
+        rule = registry.make_rule(name, beta=0.3)
+        assert isinstance(rule, EquilibriumPropagation) and rule.nudge == nudge
+        rule.step(m, x, y)
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
+    assert registry.make_rule("gep", beta=0.3, homeostasis=1.0).form == "vector_field"

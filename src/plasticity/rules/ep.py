@@ -194,3 +194,7 @@ def GeneralizedEP(beta: float = 0.5, n: int = 4, homeostasis: float = 0.0, **kwa
     nudge = {1: "one_sided", 2: "symmetric"}.get(n, "holomorphic")
     return EquilibriumPropagation(beta=beta, nudge=nudge, n=None if n in (1, 2) else n, form="vector_field",
                                   homeostasis=homeostasis, **kwargs)
+
+
+# names for ``rules.registry.register_rule`` (the lead registers them; see the module docstring for each variant)
+EP_RULES: dict[str, Any] = {"ep": ClassicEP, "ep-sym": SymmetricEP, "hep": HolomorphicEP, "gep": GeneralizedEP}

@@ -18,14 +18,15 @@ import torch
 from ..analysis.ep_gradcheck import ep_gradient_check, jacobian_asymmetry
 from ..data import DATASETS, load_dataset
 from ..data.task import TaskData
-from ..errors import ConfigError
-from ..lab.trainer import Trainer
+from ..errors import ConfigError, check_choice
+from ..lab.trainer import Callback, Trainer
 from ..models.energy import EnergyConvNet, EnergyMLP, EnergyNet
 from ..rules.backprop import Backprop
 from ..rules.base import LearningRule
 from ..rules.ep import EquilibriumPropagation
 from .base import CheckResult, Study, StudyContext
 
+SCHEDULES = ("none", "cosine")
 MLP_VARIANTS = ("bp", "classic", "symmetric", "hep", "noisy_classic", "noisy_hep", "gep_sym", "gep", "gep_homeo")
 
 
@@ -53,15 +54,31 @@ def _rule(cfg: dict[str, Any], variant: str) -> LearningRule:
                                   homeostasis=homeo, n_probes=cfg["n_probes"])
 
 
+class _EpochScheduler(Callback):
+    """Steps a learning-rate scheduler once per epoch."""
+
+    def __init__(self, scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
+        self.scheduler = scheduler
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        self.scheduler.step()
+
+
+def _fit(model: torch.nn.Module, rule: LearningRule, data: TaskData, opt: torch.optim.Optimizer, epochs: int,
+         batch_size: int, ctx: StudyContext, clip: float = 0.0, schedule: str = "none") -> list[dict[str, float]]:
+    transforms = [lambda m: torch.nn.utils.clip_grad_norm_(m.parameters(), clip)] if clip > 0 else []
+    callbacks = [_EpochScheduler(torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs))] if schedule == "cosine" else []
+    trainer = Trainer(model, rule, opt, data, epochs=epochs, batch_size=batch_size, device=ctx.device, seed=ctx.seed,
+                      transforms=transforms, callbacks=callbacks)
+    return trainer.fit()
+
+
 def _train(model: torch.nn.Module, rule: LearningRule, data: TaskData, cfg: dict[str, Any], ctx: StudyContext,
            epochs: int | None = None, lr: float | None = None) -> list[dict[str, float]]:
-    params = model.parameters()
-    opt = torch.optim.SGD(params, lr=lr or cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"])
-    clip = float(cfg["clip"])
-    transforms = [lambda m: torch.nn.utils.clip_grad_norm_(m.parameters(), clip)] if clip > 0 else []
-    trainer = Trainer(model, rule, opt, data, epochs=epochs or cfg["epochs"], batch_size=cfg["batch_size"],
-                      device=ctx.device, seed=ctx.seed, transforms=transforms)
-    return trainer.fit()
+    opt = torch.optim.SGD(model.parameters(), lr=lr or cfg["lr"], momentum=cfg["momentum"],
+                          weight_decay=cfg["weight_decay"])
+    return _fit(model, rule, data, opt, epochs or cfg["epochs"], cfg["batch_size"], ctx, float(cfg["clip"]),
+                cfg["schedule"])
 
 
 def gradient_check(cfg: dict[str, Any], data: TaskData, ctx: StudyContext) -> dict[str, dict[str, float]]:
@@ -92,7 +109,8 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     for variant in cfg["variants"]:
         feedback = "independent" if variant in ("gep", "gep_homeo") else "symmetric"
         sigma = cfg["sigma"] if variant.startswith("noisy") else 0.0
-        model = _mlp(cfg, data, ctx.seed, feedback, sigma)
+        t1, t2 = cfg["T_classic"] if variant in ("classic", "noisy_classic") and cfg["T_classic"] else (None, None)
+        model = _mlp(cfg, data, ctx.seed, feedback, sigma, T1=t1, T2=t2)
         if feedback == "independent":
             metrics[f"asym_before_{variant}"] = jacobian_asymmetry(model, data.x_test[:1])
         hist = _train(model, _rule(cfg, variant), data, cfg, ctx)
@@ -121,8 +139,7 @@ def _run_conv(conv: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
         rule: LearningRule = Backprop() if variant == "bp" else EquilibriumPropagation(conv["beta"], "holomorphic", conv["n"])
         opt = torch.optim.SGD(model.parameters(), lr=conv["lr"], momentum=conv["momentum"],
                               weight_decay=conv["weight_decay"])
-        hist = Trainer(model, rule, opt, data, epochs=conv["epochs"], batch_size=conv["batch_size"],
-                       device=ctx.device, seed=ctx.seed).fit()
+        hist = _fit(model, rule, data, opt, conv["epochs"], conv["batch_size"], ctx, schedule=conv["schedule"])
         out[f"conv_acc_{variant}"] = hist[-1]["test_accuracy"]
     return out
 
@@ -139,7 +156,7 @@ def _figures(metrics: dict[str, Any], ctx: StudyContext) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
     for name, curve in metrics["curves"].items():
         ax[0].plot(range(1, len(curve) + 1), curve, label=name)
     ax[0].set(xlabel="epoch", ylabel="test accuracy", title="EP variants vs BPTT")
@@ -152,6 +169,12 @@ def _figures(metrics: dict[str, Any], ctx: StudyContext) -> None:
     ax[1].set_xticks([j + width for j in range(len(layers))], layers, fontsize=7)
     ax[1].set(ylabel="cosine with BPTT", title="gradient check", ylim=(min(0.8, ax[1].get_ylim()[0]), 1.005))
     ax[1].legend(fontsize=7)
+    bars = {k: metrics[m] for k, m in (("init", "asym_before_gep"), ("gEP", "asym_after_gep"),
+                                         ("gEP + homeostasis", "asym_after_gep_homeo")) if m in metrics}
+    ax[2].bar(list(bars), list(bars.values()), color=["grey", "tab:red", "tab:green"][: len(bars)])
+    for i, v in enumerate(bars.values()):
+        ax[2].text(i, v, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
+    ax[2].set(ylabel="||J - J^T|| / (2 ||J||)", title="Jacobian asymmetry (independent feedback)")
     fig.tight_layout()
     fig.savefig(ctx.figure_path("ep.png"), dpi=110)
     plt.close(fig)
@@ -196,32 +219,35 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
 
 
 _COMMON: dict[str, Any] = {
-    "activation": "sigmoid4", "update": "alternate", "momentum": 0.0, "weight_decay": 0.0, "clip": 2.0,
+    "activation": "sigmoid4", "update": "alternate", "schedule": "none", "momentum": 0.0, "weight_decay": 0.0, "clip": 2.0,
     "beta_classic": 0.1, "beta": 0.4, "n_hep": 6, "n_gep": 4, "homeostasis": 1.0, "n_probes": 1, "sigma": 0.04,
-    "gc_beta": 0.5, "gc_n": 4, "variants": list(MLP_VARIANTS), "conv": None, "n_train": 0, "n_test": 0,
+    "gc_beta": 0.5, "gc_n": 4, "T_classic": None, "variants": list(MLP_VARIANTS), "conv": None, "n_train": 0, "n_test": 0,
 }
 
 SCALES: dict[str, dict[str, Any]] = {
     "smoke": {**_COMMON, "dataset": "digits", "hidden": [16, 16], "T1": 8, "T2": 4, "epochs": 1, "batch_size": 50,
               "lr": 0.05, "n_train": 200, "n_test": 100, "gc_hidden": [12, 12], "gc_T1": 40, "gc_T2": 30,
               "gc_batch": 16, "variants": ["bp", "classic", "hep", "gep", "gep_homeo"], "n_hep": 4, "n_gep": 4},
-    "small": {**_COMMON, "dataset": "digits", "hidden": [64, 64], "T1": 30, "T2": 10, "epochs": 12, "batch_size": 20,
-              "lr": 0.05, "gc_hidden": [32, 32], "gc_T1": 100, "gc_T2": 60, "gc_batch": 64},
+    "small": {**_COMMON, "dataset": "digits", "hidden": [64, 64], "T1": 50, "T2": 10, "epochs": 15, "batch_size": 20,
+              "lr": 0.1, "schedule": "cosine", "gc_hidden": [32, 32], "gc_T1": 100, "gc_T2": 60, "gc_batch": 64},
     # Laborieux & Zenke 2022, Table 1 (MNIST MLP 784-256-256-10, batch 20, lr 0.05, 50 epochs, hEP N=10 beta=0.4,
     # T1=200/T2=50; sync updates as in their code) and the CIFAR-10 conv run of Fig. 4c (hEP N=4, beta=1, T1=260,
     # T2=60, batch 128, 90 epochs). Our conv net uses avg-pooling and one conv per stage (theirs: softmax pooling,
     # 6 convs), so its number is an approximation of their 88.4%.
-    "paper": {**_COMMON, "dataset": "mnist", "hidden": [256, 256], "T1": 200, "T2": 50, "epochs": 50,
+    "paper": {**_COMMON, "dataset": "mnist", "hidden": [256, 256], "T1": 200, "T2": 50, "T_classic": [350, 350], "epochs": 50,
               "batch_size": 20, "lr": 0.05, "update": "sync", "n_hep": 10, "clip": 0.0,
               "gc_hidden": [256, 256], "gc_T1": 200, "gc_T2": 100, "gc_batch": 100,
               "conv": {"dataset": "cifar10", "channels": [128, 256, 512, 512], "activation": "holotanh", "beta": 1.0,
                        "n": 4, "T1": 260, "T2": 60, "batch_size": 128, "epochs": 90, "lr": 0.03, "momentum": 0.9,
-                       "weight_decay": 5e-4, "update": "sync"}},
+                       "weight_decay": 5e-4, "update": "sync", "schedule": "cosine"}},
 }
 
 
 def validate_config(cfg: dict[str, Any]) -> None:
     """Build every network and rule the config asks for (no training); raises ConfigError on bad values."""
+    check_choice("schedule", cfg["schedule"], SCHEDULES)
+    if cfg["T_classic"] is not None and (len(cfg["T_classic"]) != 2 or min(cfg["T_classic"]) < 1):
+        raise ConfigError(f"T_classic={cfg['T_classic']!r} is invalid; allowed: null or [T1, T2] with both >= 1")
     unknown = set(cfg["variants"]) - set(MLP_VARIANTS)
     if unknown:
         raise ConfigError(f"unknown variants {sorted(unknown)}; allowed: {', '.join(MLP_VARIANTS)}")
