@@ -118,7 +118,15 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
         metrics[f"acc_{variant}"] = curves[variant][-1]
         metrics[f"seconds_{variant}"] = sum(h["seconds"] for h in hist)
         if feedback == "independent":
-            metrics[f"asym_after_{variant}"] = jacobian_asymmetry(model.to("cpu"), data.x_test[:1])
+            model.eval()
+            metrics[f"asym_after_{variant}"] = jacobian_asymmetry(model, data.x_test[:1].to(ctx.device))
+            x = data.x_test[: cfg["gc_batch"]].to(ctx.device)
+            y = data.y_test[: cfg["gc_batch"]].to(ctx.device)
+            cos = ep_gradient_check(_rule(cfg, "gep"), model, x, y)  # gEP's estimate on the trained network
+            metrics[f"gep_cos_{variant}"] = cos
+            metrics[f"gep_cos_min_{variant}"] = _min_layer(cos)
+            ctx.log(f"{variant}: asymmetry {metrics[f'asym_after_{variant}']:.3f}, gEP vs BPTT min-layer cosine "
+                    f"{_min_layer(cos):.3f}")
         ctx.log(f"{variant}: test accuracy {curves[variant][-1]:.4f} ({metrics[f'seconds_{variant}']:.1f}s)")
     metrics["curves"] = curves
     if cfg.get("conv"):
@@ -215,6 +223,10 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
             a0, a1, a2 = (metrics.get(k) for k in ("asym_before_gep_homeo", "asym_after_gep", "asym_after_gep_homeo"))
             out.append(CheckResult("Jacobian asymmetry ||J_a||/||J|| after homeostasis", a2, "reduced",
                                    bool(a2 < a0 and a2 < a1), f"before {a0:.3f}, after without {a1:.3f}"))
+            c0, c1 = metrics.get("gep_cos_min_gep"), metrics.get("gep_cos_min_gep_homeo")
+            if c0 is not None and c1 is not None:
+                out.append(CheckResult("gEP vs BPTT min-layer cosine on the trained net, with homeostasis", c1,
+                                       "higher than without", bool(c1 > c0), f"without homeostasis {c0:.3f}"))
     return out
 
 
@@ -229,7 +241,7 @@ SCALES: dict[str, dict[str, Any]] = {
               "lr": 0.05, "n_train": 200, "n_test": 100, "gc_hidden": [12, 12], "gc_T1": 40, "gc_T2": 30,
               "gc_batch": 16, "variants": ["bp", "classic", "hep", "gep", "gep_homeo"], "n_hep": 4, "n_gep": 4},
     "small": {**_COMMON, "dataset": "digits", "hidden": [64, 64], "T1": 50, "T2": 10, "epochs": 15, "batch_size": 20,
-              "lr": 0.1, "schedule": "cosine", "gc_hidden": [32, 32], "gc_T1": 100, "gc_T2": 60, "gc_batch": 64},
+              "lr": 0.1, "schedule": "cosine", "n_hep": 4, "gc_hidden": [32, 32], "gc_T1": 100, "gc_T2": 60, "gc_batch": 64},
     # Laborieux & Zenke 2022, Table 1 (MNIST MLP 784-256-256-10, batch 20, lr 0.05, 50 epochs, hEP N=10 beta=0.4,
     # T1=200/T2=50; sync updates as in their code) and the CIFAR-10 conv run of Fig. 4c (hEP N=4, beta=1, T1=260,
     # T2=60, batch 128, 90 epochs). Our conv net uses avg-pooling and one conv per stage (theirs: softmax pooling,
