@@ -175,7 +175,7 @@ def _figures(metrics: dict[str, Any], ctx: StudyContext) -> None:
     for i, (name, cos) in enumerate(gc.items()):
         ax[1].bar([j + i * width for j in range(len(layers))], [cos[k] for k in layers], width, label=name)
     ax[1].set_xticks([j + width for j in range(len(layers))], layers, fontsize=7)
-    ax[1].set(ylabel="cosine with BPTT", title="gradient check", ylim=(min(0.8, ax[1].get_ylim()[0]), 1.005))
+    ax[1].set(ylabel="cosine with BPTT", title="gradient check", ylim=(min(0.8, min(min(c.values()) for c in gc.values()) - 0.05), 1.005))
     ax[1].legend(fontsize=7)
     bars = {k: metrics[m] for k, m in (("init", "asym_before_gep"), ("gEP", "asym_after_gep"),
                                          ("gEP + homeostasis", "asym_after_gep_homeo")) if m in metrics}
