@@ -1,0 +1,292 @@
+"""Study ``ep``: equilibrium propagation without its two biases (Laborieux & Zenke, NeurIPS 2022 and ICLR 2024).
+
+Three parts on the same energy-based MLP: (1) gradient check against BPTT (one-sided beta=0.5 vs symmetric vs
+holomorphic nudges); (2) training on digits/MNIST with BP(TT), classic, symmetric and holomorphic EP, with and
+without state noise sigma; (3) a non-symmetric network trained by generalized hEP with and without Jacobian
+homeostasis, with the Jacobian asymmetry before/after. The paper scale adds the CIFAR-10 conv setting.
+
+Every run, BP included, goes through the same gradient-norm clip (``clip``; 0 disables it): BPTT through a network
+near a bifurcation of its fixed point occasionally returns gradients 30x their median, which derails SGD.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..analysis.ep_gradcheck import ep_gradient_check, jacobian_asymmetry
+from ..data import DATASETS, load_dataset
+from ..data.task import TaskData
+from ..errors import ConfigError, check_choice
+from ..lab.trainer import Callback, Trainer
+from ..models.energy import EnergyConvNet, EnergyMLP, EnergyNet
+from ..rules.backprop import Backprop
+from ..rules.base import LearningRule
+from ..rules.ep import EquilibriumPropagation
+from .base import CheckResult, Study, StudyContext
+
+SCHEDULES = ("none", "cosine")
+MLP_VARIANTS = ("bp", "classic", "symmetric", "hep", "noisy_classic", "noisy_hep", "gep_sym", "gep", "gep_homeo")
+
+
+def _mlp(cfg: dict[str, Any], data: TaskData, seed: int, feedback: str = "symmetric", sigma: float = 0.0,
+         hidden: list[int] | None = None, T1: int | None = None, T2: int | None = None) -> EnergyMLP:
+    torch.manual_seed(seed)
+    sizes = [data.n_features, *(hidden or cfg["hidden"]), data.n_classes]
+    return EnergyMLP(sizes, activation=cfg["activation"], feedback=feedback, T1=T1 or cfg["T1"], T2=T2 or cfg["T2"],
+                     sigma=sigma, update=cfg["update"])
+
+
+def _rule(cfg: dict[str, Any], variant: str) -> LearningRule:
+    if variant == "bp":
+        return Backprop()
+    if variant in ("classic", "noisy_classic"):
+        return EquilibriumPropagation(cfg["beta_classic"], "one_sided")
+    if variant == "symmetric":
+        return EquilibriumPropagation(cfg["beta"], "symmetric")
+    if variant in ("hep", "noisy_hep"):
+        return EquilibriumPropagation(cfg["beta"], "holomorphic", cfg["n_hep"])
+    homeo = cfg["homeostasis"] if variant == "gep_homeo" else 0.0
+    n = cfg["n_gep"]
+    nudge = {1: "one_sided", 2: "symmetric"}.get(n, "holomorphic")
+    return EquilibriumPropagation(cfg["beta"], nudge, None if n in (1, 2) else n, form="vector_field",
+                                  homeostasis=homeo, n_probes=cfg["n_probes"])
+
+
+class _EpochScheduler(Callback):
+    """Steps a learning-rate scheduler once per epoch."""
+
+    def __init__(self, scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
+        self.scheduler = scheduler
+
+    def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
+        self.scheduler.step()
+
+
+def _fit(model: torch.nn.Module, rule: LearningRule, data: TaskData, opt: torch.optim.Optimizer, epochs: int,
+         batch_size: int, ctx: StudyContext, clip: float = 0.0, schedule: str = "none") -> list[dict[str, float]]:
+    transforms = [lambda m: torch.nn.utils.clip_grad_norm_(m.parameters(), clip)] if clip > 0 else []
+    callbacks = [_EpochScheduler(torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs))] if schedule == "cosine" else []
+    trainer = Trainer(model, rule, opt, data, epochs=epochs, batch_size=batch_size, device=ctx.device, seed=ctx.seed,
+                      transforms=transforms, callbacks=callbacks)
+    return trainer.fit()
+
+
+def _train(model: torch.nn.Module, rule: LearningRule, data: TaskData, cfg: dict[str, Any], ctx: StudyContext,
+           epochs: int | None = None, lr: float | None = None) -> list[dict[str, float]]:
+    opt = torch.optim.SGD(model.parameters(), lr=lr or cfg["lr"], momentum=cfg["momentum"],
+                          weight_decay=cfg["weight_decay"])
+    return _fit(model, rule, data, opt, epochs or cfg["epochs"], cfg["batch_size"], ctx, float(cfg["clip"]),
+                cfg["schedule"])
+
+
+def gradient_check(cfg: dict[str, Any], data: TaskData, ctx: StudyContext) -> dict[str, dict[str, float]]:
+    """Per-layer cosine vs BPTT of one-sided, symmetric and holomorphic EP at the same (large) beta."""
+    model = _mlp(cfg, data, ctx.seed, hidden=cfg["gc_hidden"], T1=cfg["gc_T1"], T2=cfg["gc_T2"]).to(ctx.device)
+    x, y = data.x_train[: cfg["gc_batch"]].to(ctx.device), data.y_train[: cfg["gc_batch"]].to(ctx.device)
+    b = cfg["gc_beta"]
+    rules = {"classic": EquilibriumPropagation(b, "one_sided"), "symmetric": EquilibriumPropagation(b, "symmetric"),
+             "hep": EquilibriumPropagation(b, "holomorphic", cfg["gc_n"])}
+    return {k: ep_gradient_check(r, model, x, y, bptt_steps=cfg["gc_T1"]) for k, r in rules.items()}
+
+
+def _min_layer(cos: dict[str, float]) -> float:
+    return min(v for k, v in cos.items() if k != "total")
+
+
+def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
+    data = load_dataset(cfg["dataset"])
+    if cfg["n_train"] or cfg["n_test"]:
+        data = data.subset(cfg["n_train"] or None, cfg["n_test"] or None)
+    metrics: dict[str, Any] = {"sizes": [data.n_features, *cfg["hidden"], data.n_classes]}
+    gc = gradient_check(cfg, data, ctx)
+    metrics["gradcheck"] = gc
+    for k, v in gc.items():
+        metrics[f"cos_min_{k}"] = _min_layer(v)
+        ctx.log(f"gradient check {k}: " + ", ".join(f"{n}={c:.4f}" for n, c in v.items()))
+    curves: dict[str, list[float]] = {}
+    for variant in cfg["variants"]:
+        feedback = "independent" if variant in ("gep", "gep_homeo") else "symmetric"
+        sigma = cfg["sigma"] if variant.startswith("noisy") else 0.0
+        t1, t2 = cfg["T_classic"] if variant in ("classic", "noisy_classic") and cfg["T_classic"] else (None, None)
+        model = _mlp(cfg, data, ctx.seed, feedback, sigma, T1=t1, T2=t2)
+        if feedback == "independent":
+            metrics[f"asym_before_{variant}"] = jacobian_asymmetry(model, data.x_test[:1])
+        hist = _train(model, _rule(cfg, variant), data, cfg, ctx)
+        curves[variant] = [h["test_accuracy"] for h in hist]
+        metrics[f"acc_{variant}"] = curves[variant][-1]
+        metrics[f"seconds_{variant}"] = sum(h["seconds"] for h in hist)
+        if feedback == "independent":
+            model.eval()
+            metrics[f"asym_after_{variant}"] = jacobian_asymmetry(model, data.x_test[:1].to(ctx.device))
+            x = data.x_test[: cfg["gc_batch"]].to(ctx.device)
+            y = data.y_test[: cfg["gc_batch"]].to(ctx.device)
+            cos = ep_gradient_check(_rule(cfg, "gep"), model, x, y)  # gEP's estimate on the trained network
+            metrics[f"gep_cos_{variant}"] = cos
+            metrics[f"gep_cos_min_{variant}"] = _min_layer(cos)
+            ctx.log(f"{variant}: asymmetry {metrics[f'asym_after_{variant}']:.3f}, gEP vs BPTT min-layer cosine "
+                    f"{_min_layer(cos):.3f}")
+        ctx.log(f"{variant}: test accuracy {curves[variant][-1]:.4f} ({metrics[f'seconds_{variant}']:.1f}s)")
+    metrics["curves"] = curves
+    if cfg.get("conv"):
+        metrics.update(_run_conv(cfg["conv"], ctx))
+    _figures(metrics, ctx)
+    return metrics
+
+
+def _run_conv(conv: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
+    """The CIFAR-10 conv setting (paper scale): hEP vs BPTT on the same EnergyConvNet."""
+    if conv["dataset"] not in DATASETS:
+        ctx.log(f"conv part skipped: dataset {conv['dataset']!r} has no loader here")
+        return {"conv_skipped": f"no loader for {conv['dataset']!r}"}
+    data = load_dataset(conv["dataset"])
+    out: dict[str, Any] = {}
+    for variant in ("hep", "bp"):
+        model = build_conv(conv, data.input_shape, data.n_classes, ctx.seed)
+        rule: LearningRule = Backprop() if variant == "bp" else EquilibriumPropagation(conv["beta"], "holomorphic", conv["n"])
+        opt = torch.optim.SGD(model.parameters(), lr=conv["lr"], momentum=conv["momentum"],
+                              weight_decay=conv["weight_decay"])
+        hist = _fit(model, rule, data, opt, conv["epochs"], conv["batch_size"], ctx, schedule=conv["schedule"])
+        out[f"conv_acc_{variant}"] = hist[-1]["test_accuracy"]
+    return out
+
+
+def build_conv(conv: dict[str, Any], input_shape: tuple[int, ...], n_classes: int, seed: int) -> EnergyConvNet:
+    torch.manual_seed(seed)
+    return EnergyConvNet(input_shape, conv["channels"], n_classes, activation=conv["activation"], T1=conv["T1"],
+                         T2=conv["T2"], update=conv.get("update", "alternate"))
+
+
+def _figures(metrics: dict[str, Any], ctx: StudyContext) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
+    for name, curve in metrics["curves"].items():
+        ax[0].plot(range(1, len(curve) + 1), curve, label=name)
+    ax[0].set(xlabel="epoch", ylabel="test accuracy", title="EP variants vs BPTT")
+    ax[0].legend(fontsize=7)
+    gc = metrics["gradcheck"]
+    layers = [k for k in next(iter(gc.values())) if k != "total"]
+    width = 0.8 / max(len(gc), 1)
+    for i, (name, cos) in enumerate(gc.items()):
+        ax[1].bar([j + i * width for j in range(len(layers))], [cos[k] for k in layers], width, label=name)
+    ax[1].set_xticks([j + width for j in range(len(layers))], layers, fontsize=7)
+    ax[1].set(ylabel="cosine with BPTT", title="gradient check", ylim=(min(0.8, min(min(c.values()) for c in gc.values()) - 0.05), 1.005))
+    ax[1].legend(fontsize=7)
+    bars = {k: metrics[m] for k, m in (("init", "asym_before_gep"), ("gEP", "asym_after_gep"),
+                                         ("gEP + homeostasis", "asym_after_gep_homeo")) if m in metrics}
+    ax[2].bar(list(bars), list(bars.values()), color=["grey", "tab:red", "tab:green"][: len(bars)])
+    for i, v in enumerate(bars.values()):
+        ax[2].text(i, v, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
+    ax[2].set(ylabel="||J - J^T|| / (2 ||J||)", title="Jacobian asymmetry (independent feedback)")
+    fig.tight_layout()
+    fig.savefig(ctx.figure_path("ep.png"), dpi=110)
+    plt.close(fig)
+
+
+def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
+    out = []
+    hep = metrics["cos_min_hep"]
+    out.append(CheckResult("hEP gradient vs BPTT, min cosine over layers", hep, "> 0.99", hep > 0.99,
+                           f"N={cfg['gc_n']}, |beta|={cfg['gc_beta']}"))
+    gap = metrics["cos_min_symmetric"] - metrics["cos_min_classic"]
+    out.append(CheckResult(f"one-sided EP (beta={cfg['gc_beta']}) worse than symmetric: min-cosine gap", gap,
+                           "> 0 (visible)", gap > 0.01,
+                           f"classic {metrics['cos_min_classic']:.4f} vs symmetric {metrics['cos_min_symmetric']:.4f}"))
+    acc = {k[4:]: v for k, v in metrics.items() if k.startswith("acc_")}
+    if "bp" in acc:
+        for v in ("classic", "symmetric", "hep"):
+            if v in acc:
+                d = 100 * (acc[v] - acc["bp"])
+                out.append(CheckResult(f"{v} EP accuracy minus BP(TT), points", d, ">= -2 (within 2 points)",
+                                       d >= -2, f"{acc[v]:.4f} vs BP {acc['bp']:.4f}"))
+    if "noisy_classic" in acc and "classic" in acc:
+        drop = 100 * (acc["classic"] - acc["noisy_classic"])
+        out.append(CheckResult(f"sigma={cfg['sigma']}: classic EP (beta={cfg['beta_classic']}) collapses, drop in points",
+                               drop, "~88 (98% -> 10%)", drop > 20, f"noisy accuracy {acc['noisy_classic']:.4f}"))
+    if "noisy_hep" in acc and "hep" in acc:
+        drop = 100 * (acc["hep"] - acc["noisy_hep"])
+        out.append(CheckResult(f"sigma={cfg['sigma']}: hEP holds, drop in points", drop, "~0 (97.7% -> 97.8%)",
+                               drop <= 2, f"noisy accuracy {acc['noisy_hep']:.4f}"))
+    if {"gep_sym", "gep"} <= acc.keys():
+        loss = 100 * (acc["gep_sym"] - acc["gep"])
+        out.append(CheckResult("asymmetric net without homeostasis loses accuracy vs symmetric, points", loss,
+                               "> 0", loss > 1, f"{acc['gep']:.4f} vs symmetric {acc['gep_sym']:.4f}"))
+        if "gep_homeo" in acc:
+            frac = (acc["gep_homeo"] - acc["gep"]) / (acc["gep_sym"] - acc["gep"]) if loss > 0 else float("nan")
+            out.append(CheckResult("homeostasis recovers most of the asymmetry gap (fraction)", frac, "most (> 0.5)",
+                                   bool(loss > 0 and frac > 0.5), f"{acc['gep_homeo']:.4f}"))
+            a0, a1, a2 = (metrics.get(k) for k in ("asym_before_gep_homeo", "asym_after_gep", "asym_after_gep_homeo"))
+            out.append(CheckResult("Jacobian asymmetry ||J_a||/||J|| after homeostasis", a2, "reduced",
+                                   bool(a2 < a0 and a2 < a1), f"before {a0:.3f}, after without {a1:.3f}"))
+            c0, c1 = metrics.get("gep_cos_min_gep"), metrics.get("gep_cos_min_gep_homeo")
+            if c0 is not None and c1 is not None:
+                out.append(CheckResult("gEP vs BPTT min-layer cosine on the trained net, with homeostasis", c1,
+                                       "higher than without", bool(c1 > c0), f"without homeostasis {c0:.3f}"))
+    return out
+
+
+_COMMON: dict[str, Any] = {
+    "activation": "sigmoid4", "update": "alternate", "schedule": "none", "momentum": 0.0, "weight_decay": 0.0, "clip": 2.0,
+    "beta_classic": 0.1, "beta": 0.4, "n_hep": 6, "n_gep": 4, "homeostasis": 1.0, "n_probes": 1, "sigma": 0.04,
+    "gc_beta": 0.5, "gc_n": 4, "T_classic": None, "variants": list(MLP_VARIANTS), "conv": None, "n_train": 0, "n_test": 0,
+}
+
+SCALES: dict[str, dict[str, Any]] = {
+    "smoke": {**_COMMON, "dataset": "digits", "hidden": [16, 16], "T1": 8, "T2": 4, "epochs": 1, "batch_size": 50,
+              "lr": 0.05, "n_train": 200, "n_test": 100, "gc_hidden": [12, 12], "gc_T1": 40, "gc_T2": 30,
+              "gc_batch": 16, "variants": ["bp", "classic", "hep", "gep", "gep_homeo"], "n_hep": 4, "n_gep": 4},
+    "small": {**_COMMON, "dataset": "digits", "hidden": [64, 64], "T1": 50, "T2": 10, "epochs": 15, "batch_size": 20,
+              "lr": 0.1, "schedule": "cosine", "n_hep": 4, "gc_hidden": [32, 32], "gc_T1": 100, "gc_T2": 60, "gc_batch": 64},
+    # Laborieux & Zenke 2022, Table 1 (MNIST MLP 784-256-256-10, batch 20, lr 0.05, 50 epochs, hEP N=10 beta=0.4,
+    # T1=200/T2=50; sync updates as in their code) and the CIFAR-10 conv run of Fig. 4c (hEP N=4, beta=1, T1=260,
+    # T2=60, batch 128, 90 epochs). Our conv net uses avg-pooling and one conv per stage (theirs: softmax pooling,
+    # 6 convs), so its number is an approximation of their 88.4%.
+    "paper": {**_COMMON, "dataset": "mnist", "hidden": [256, 256], "T1": 200, "T2": 50, "T_classic": [350, 350], "epochs": 50,
+              "batch_size": 20, "lr": 0.05, "update": "sync", "n_hep": 10, "clip": 0.0,
+              "gc_hidden": [256, 256], "gc_T1": 200, "gc_T2": 100, "gc_batch": 100,
+              "conv": {"dataset": "cifar10", "channels": [128, 256, 512, 512], "activation": "holotanh", "beta": 1.0,
+                       "n": 4, "T1": 260, "T2": 60, "batch_size": 128, "epochs": 90, "lr": 0.03, "momentum": 0.9,
+                       "weight_decay": 5e-4, "update": "sync", "schedule": "cosine"}},
+}
+
+
+def validate_config(cfg: dict[str, Any]) -> None:
+    """Build every network and rule the config asks for (no training); raises ConfigError on bad values."""
+    check_choice("schedule", cfg["schedule"], SCHEDULES)
+    if cfg["T_classic"] is not None and (len(cfg["T_classic"]) != 2 or min(cfg["T_classic"]) < 1):
+        raise ConfigError(f"T_classic={cfg['T_classic']!r} is invalid; allowed: null or [T1, T2] with both >= 1")
+    unknown = set(cfg["variants"]) - set(MLP_VARIANTS)
+    if unknown:
+        raise ConfigError(f"unknown variants {sorted(unknown)}; allowed: {', '.join(MLP_VARIANTS)}")
+    fake = TaskData("check", torch.zeros(1, 1), torch.zeros(1).long(), torch.zeros(1, 1), torch.zeros(1).long(),
+                    (784,) if cfg["dataset"] != "digits" else (64,), 10)
+    for v in cfg["variants"]:
+        model: EnergyNet = _mlp(cfg, fake, 0, "independent" if v in ("gep", "gep_homeo") else "symmetric")
+        rule = _rule(cfg, v)
+        rule.prepare(model)
+    if cfg.get("conv"):
+        build_conv(cfg["conv"], (3, 32, 32), 10, 0)
+        EquilibriumPropagation(cfg["conv"]["beta"], "holomorphic", cfg["conv"]["n"])
+
+
+STUDY = Study(
+    name="ep",
+    title="Holomorphic EP (NeurIPS 2022) and improving EP without weight symmetry through Jacobian homeostasis "
+          "(ICLR 2024)",
+    authors="Laborieux & Zenke",
+    year=2024,
+    url="https://openreview.net/forum?id=kUveo5k1GF",
+    claim="finite-nudge bias vanishes with holomorphic (Cauchy-integral) EP; weight asymmetry biases generalized EP; "
+          "a Jacobian-homeostasis penalty restores performance",
+    scales=SCALES,
+    run_fn=run,
+    checks_fn=checks,
+    paper_values={"mnist_classic_ep_beta0.1": 0.980, "mnist_hep_N10": 0.977, "mnist_noise_classic_ep": 0.10,
+                  "mnist_noise_hep": 0.978, "cifar10_hep": 0.884, "cifar10_bp": 0.883,
+                  "cifar10_homeostasis_N0": 0.843, "cifar10_homeostasis_N2": 0.814, "imagenet32_hep_top1": 0.365},
+)

@@ -1,0 +1,53 @@
+"""Study ``ep``: smoke scale runs end to end; small and paper configs build their networks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from plasticity.errors import ConfigError
+from plasticity.studies import get_study
+from plasticity.studies.ep import validate_config
+
+
+def test_smoke_runs_and_reports(tmp_path):
+    study = get_study("ep")
+    res = study.run("smoke", out_dir=tmp_path, quiet=True)
+    assert (tmp_path / "results.json").exists() and (tmp_path / "ep.png").exists()
+    names = [c.name for c in res.checks]
+    assert any("hEP gradient" in n for n in names)
+    assert res.metrics["cos_min_hep"] > 0.99  # the gradient check holds even at smoke scale
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert "acc_bp" in data["metrics"] and "asym_after_gep_homeo" in data["metrics"]
+    assert -1 <= data["metrics"]["gep_cos_min_gep"] <= 1
+
+
+@pytest.mark.parametrize("scale", ["small", "paper"])
+def test_configs_validate(scale):
+    cfg = get_study("ep").config(scale)
+    validate_config(cfg)
+    assert set(get_study("ep").config("paper")["hidden"]) == {256}
+
+
+def test_unknown_variant_rejected():
+    cfg = get_study("ep").config("smoke", variants=["bp", "magic"])
+    with pytest.raises(ConfigError, match="variants"):
+        validate_config(cfg)
+
+
+@pytest.mark.parametrize(("key", "value"), [("schedule", "step"), ("T_classic", [0, 10]), ("T_classic", [5])])
+def test_bad_schedule_and_relaxation_lengths_rejected(key, value):
+    cfg = get_study("ep").config("smoke", **{key: value})
+    with pytest.raises(ConfigError, match=key):
+        validate_config(cfg)
+
+
+def test_paper_config_matches_holomorphic_ep_settings():
+    cfg = get_study("ep").config("paper")
+    assert (cfg["dataset"], cfg["batch_size"], cfg["lr"], cfg["epochs"]) == ("mnist", 20, 0.05, 50)
+    assert (cfg["T1"], cfg["T2"], cfg["n_hep"], cfg["beta"], cfg["sigma"]) == (200, 50, 10, 0.4, 0.04)
+    assert cfg["T_classic"] == [350, 350] and cfg["beta_classic"] == 0.1
+    conv = cfg["conv"]
+    assert (conv["dataset"], conv["beta"], conv["n"], conv["T1"], conv["T2"], conv["batch_size"], conv["epochs"]) == \
+        ("cifar10", 1.0, 4, 260, 60, 128, 90)
