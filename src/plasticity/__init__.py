@@ -6,19 +6,22 @@ torch optimizers) that turns it into a weight change. ``Trainer`` runs the loop.
 """
 
 from . import analysis, circuits, data, geometry, models, rules
-from .analysis import angle_between, update_alignment
+from .analysis import angle_between, ep_gradient_check, update_alignment
 from .circuits import EIMicrocircuit
 from .data import TaskData, load_dataset
 from .errors import ConfigError, DataError, DivergenceError, PlasticityError
 from .geometry import DaleLaw, DeviceSynapses, FixedPolarity, MirrorDescent, make_geometry
 from .lab import Trainer, evaluate
-from .models import MLP, ConvNet
+from .models import MLP, ConvNet, EnergyConvNet, EnergyMLP
 from .rules import (
     Backprop,
     Curl,
     DirectFeedbackAlignment,
     Disinhibition,
+    EquilibriumPropagation,
     FeedbackAlignment,
+    GeneralizedEP,
+    HolomorphicEP,
     LearningRule,
     OpticalDFA,
     SignSymmetry,
@@ -42,8 +45,13 @@ __all__ = [
     "Disinhibition",
     "DivergenceError",
     "EIMicrocircuit",
+    "EnergyConvNet",
+    "EnergyMLP",
+    "EquilibriumPropagation",
     "FeedbackAlignment",
     "FixedPolarity",
+    "GeneralizedEP",
+    "HolomorphicEP",
     "LearningRule",
     "MirrorDescent",
     "OpticalDFA",
@@ -57,6 +65,7 @@ __all__ = [
     "angle_between",
     "circuits",
     "data",
+    "ep_gradient_check",
     "evaluate",
     "geometry",
     "load_dataset",

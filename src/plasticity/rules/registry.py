@@ -11,6 +11,7 @@ from .base import LearningRule
 from .curl import Curl
 from .dfa import DirectFeedbackAlignment, OpticalDFA
 from .disinhibition import Disinhibition
+from .ep import EP_RULES
 from .feedback import FeedbackAlignment, SignSymmetry
 
 RULES: dict[str, Callable[..., LearningRule]] = {
@@ -21,6 +22,7 @@ RULES: dict[str, Callable[..., LearningRule]] = {
     "dfa-optical": OpticalDFA,
     "disinhibition": Disinhibition,
     "curl": Curl,
+    **EP_RULES,
 }
 
 
