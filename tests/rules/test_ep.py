@@ -153,3 +153,14 @@ def test_registry_names_build_rules(monkeypatch):
         rule.step(m, x, y)
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
     assert registry.make_rule("gep", beta=0.3, homeostasis=1.0).form == "vector_field"
+
+
+def test_homeostasis_with_one_hidden_layer_is_a_no_op() -> None:
+    """One hidden layer: the Jacobian is diagonal, the penalty is constant and must not break the step."""
+    torch.manual_seed(0)
+    net = EnergyMLP([6, 5, 3], feedback="independent", T1=20, T2=5)
+    rule = GeneralizedEP(beta=0.5, n=4, homeostasis=1.0)
+    x, y = torch.randn(4, 6), torch.tensor([0, 1, 2, 0])
+    report = rule.step(net, x, y)
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters() if p.requires_grad)
+    assert report.metrics["homeostasis_loss"] == pytest.approx(0.0, abs=1e-6)

@@ -151,7 +151,8 @@ class EquilibriumPropagation(LearningRule):
         """Add ``homeostasis * grad`` of the probe estimate of ||J - J^T||^2 / (2n) to ``.grad``; return its value."""
         gen = torch.Generator(device="cpu").manual_seed(self.seed * 7919 + self._steps)
         loss = homeostasis_loss(model, x, s0, n_probes=self.n_probes, generator=gen)
-        (self.homeostasis * loss).backward()
+        if loss.requires_grad:  # with one hidden layer J is diagonal (symmetric): nothing to penalise
+            (self.homeostasis * loss).backward()
         return float(loss.detach())
 
     def __repr__(self) -> str:
