@@ -55,3 +55,13 @@ def test_checks_fail_without_grokking():
                "test_acc_when_train_perfect": 0.4, "grok_final_test_acc": 0.4,
                "median_phase_error": 1.0, "freq_match_fraction": 0.5}
     assert not any(c.passed for c in study.checks_fn(metrics, cfg))
+
+
+def test_scales_share_keys_and_paper_config_matches_reference_runs():
+    study = get_study("modadd")
+    keys = set(study.config("smoke"))
+    assert all(set(study.config(s)) == keys for s in ("small", "paper"))
+    paper = study.config("paper")
+    assert paper["width_fourier"] == math.ceil(512 / 23**2 * 97**2)        # d_mlp scaled from (p=23, 512)
+    assert (paper["p_grok"], paper["train_frac"], paper["weight_decay"], paper["weight_decay_fourier"]) == (
+        23, 0.75, 2.0, 0.0)
