@@ -9,20 +9,34 @@ from .ep_gradcheck import (
     layer_cosines,
     rule_gradients,
 )
+from .fourier import (
+    dominant_frequency,
+    fraction_concentrated,
+    frequency_energy,
+    neuron_fourier,
+    phase_at,
+    wrap_angle,
+)
 from .weights import distance_to_normal, dual_change, lognormal_vs_normal, weight_histogram
 
 __all__ = [
     "angle_between",
     "bptt_gradients",
     "distance_to_normal",
+    "dominant_frequency",
     "dual_change",
     "ep_gradient_check",
+    "fraction_concentrated",
+    "frequency_energy",
     "grads_of",
     "jacobian_asymmetry",
     "jacobian_matrix",
     "layer_cosines",
     "lognormal_vs_normal",
+    "neuron_fourier",
+    "phase_at",
     "rule_gradients",
     "update_alignment",
     "weight_histogram",
+    "wrap_angle",
 ]

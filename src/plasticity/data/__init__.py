@@ -4,6 +4,7 @@ from .batches import batches
 from .digits import load_digits
 from .download import download
 from .idx import IDX_FILES, has_dataset, load_idx_dataset, read_idx, resolve_data_dir
+from .modadd import modular_addition, one_hot_pairs
 from .registry import DATASETS, load_dataset
 from .synthetic import student_teacher, xor5d
 from .task import TaskData
@@ -18,6 +19,8 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "load_idx_dataset",
+    "modular_addition",
+    "one_hot_pairs",
     "read_idx",
     "resolve_data_dir",
     "student_teacher",

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import check_choice
 from .digits import load_digits
 from .idx import load_idx_dataset
+from .modadd import modular_addition
 from .synthetic import student_teacher, xor5d
 from .task import TaskData
 
@@ -18,6 +19,7 @@ DATASETS: dict[str, Callable[..., TaskData]] = {
     "fashion-mnist": lambda data_dir=None, **kw: load_idx_dataset("fashion-mnist", data_dir, **kw),
     "student_teacher": lambda data_dir=None, **kw: student_teacher(**kw),
     "xor5d": lambda data_dir=None, **kw: xor5d(**kw),
+    "modadd": lambda data_dir=None, **kw: modular_addition(**{"encoding": "onehot", **kw}),
 }
 
 
