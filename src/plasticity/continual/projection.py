@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..data.task import TaskData
-from ..errors import ConfigError, check_range
+from ..errors import ConfigError, check_choice, check_range
 from ..rules.base import plastic_layers
 from .activity import collect_activity, layer_input_dim
 from .subspace import HebbianSubspace, captured_energy, check_components, svd_components
@@ -184,19 +184,21 @@ class SVDProjection(_Projection):
 
 
 class HLOP(_Projection):
-    """Hebbian learning based orthogonal projection: a lateral Oja-subspace circuit per layer.
+    """Hebbian learning based orthogonal projection: a lateral Hebbian/anti-Hebbian circuit per layer.
 
     After each task, ``components`` new lateral neurons per layer learn (``epochs`` passes over at most
     ``max_rows`` rows of the task's activity, relative rate ``lr``, ``momentum``, ``iterations`` updates per
-    batch of ``hebb_batch``; see ``HebbianSubspace``) while the old ones stay fixed; the gradient is then projected with the lateral weights themselves,
-    G (I - M^T M), as the recurrent circuit would compute it, without orthonormalising M.
+    batch of ``hebb_batch``, ``rule`` 'gha' or 'oja'; see ``HebbianSubspace``) while the old ones stay
+    fixed; the gradient is then projected with the lateral weights themselves, G (I - M^T M), as the
+    recurrent circuit would compute it, without orthonormalising M.
     """
 
     name = "hlop"
 
     def __init__(self, components: ComponentSpec = 10, components_per_task: Sequence[ComponentSpec] | None = None,
                  lr: float = 0.1, momentum: float = 0.9, epochs: int = 10, hebb_batch: int = 64,
-                 iterations: int = 1, anneal: bool = True, normalize: bool = True, include_bias: bool = True,
+                 iterations: int = 1, anneal: bool = True, normalize: bool = True, rule: str = "gha",
+                 include_bias: bool = True,
                  max_rows: int | None = 5000, batch_size: int = 512, seed: int = 0) -> None:
         super().__init__(components, components_per_task, include_bias=include_bias, max_rows=max_rows,
                          batch_size=batch_size, seed=seed)
@@ -207,6 +209,7 @@ class HLOP(_Projection):
         self.iterations = int(check_range("iterations", iterations, 1))
         self.anneal = bool(anneal)
         self.normalize = bool(normalize)
+        self.rule = check_choice("rule", rule, ("gha", "oja"))
         self.subspaces: dict[str, HebbianSubspace] = {}
 
     def subspace(self, name: str) -> HebbianSubspace:
@@ -214,6 +217,7 @@ class HLOP(_Projection):
             idx = [n for n, _ in self.layers].index(name)
             self.subspaces[name] = HebbianSubspace(self.dims[name], lr=self.lr, momentum=self.momentum,
                                                    iterations=self.iterations, anneal=self.anneal, normalize=self.normalize,
+                                                   rule=self.rule,
                                                    seed=self.seed * 1_000_003 + 101 * idx, name=name)
         return self.subspaces[name]
 

@@ -2,9 +2,13 @@
 
 HLOP (Xiao et al., ICLR 2024, Sec. 4.1): lateral neurons y = M x read the presynaptic activity x and feed
 back -M^T y; Hebbian (y x^T) plus anti-Hebbian (-y y^T M) plasticity on the lateral weights is Oja's
-subspace rule  dM = eta * y (x - M^T y)^T,  whose stable fixed points are orthonormal bases of the top
-principal subspace of E[x x^T] (Oja 1989). Components of earlier tasks stay fixed while new ones learn the
-residual, so the lateral circuit computes x - M^T M x: the activity orthogonal to everything stored.
+subspace rule  dM = eta * y (x - M^T y)^T  (``rule='oja'``, as the reference code), whose stable fixed
+points are orthonormal bases of the top principal subspace of E[x x^T] (Oja 1989). The default
+``rule='gha'`` is Sanger's generalised Hebbian algorithm, dM = eta * (y x^T - tril(y y^T) M): the
+anti-Hebbian feedback to neuron i comes only from neurons j <= i, so rows converge to the individual
+principal directions and a per-neuron rate (1 / its own output power) makes weak components learn as fast
+as strong ones. Components of earlier tasks stay fixed while new ones learn the residual, so the lateral
+circuit computes x - M^T M x: the activity orthogonal to everything stored.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import math
 
 import torch
 
-from ..errors import ConfigError, check_range
+from ..errors import ConfigError, check_choice, check_range
 
 
 def check_components(name: str, total: int, n_features: int) -> None:
@@ -24,21 +28,21 @@ def check_components(name: str, total: int, n_features: int) -> None:
 
 
 class HebbianSubspace:
-    """Lateral weights ``weight`` (k x n), rows added per task and trained by Oja's subspace rule.
+    """Lateral weights ``weight`` (k x n), rows added per task and trained by Sanger's or Oja's rule.
 
     ``lr`` is relative: with ``normalize`` each lateral neuron divides it by its own running output power
-    E[y_i^2] (a per-neuron homeostatic rate, as in Yang's PAST subspace tracker, so weak components learn as
-    fast as strong ones); without, by the mean input power E||x||^2 (>= the top eigenvalue). lr < 1 is stable
-    for any input scale; ``momentum`` smooths the updates (0.9 in the reference code) and ``iterations``
+    E[y_i^2] (a per-neuron homeostatic rate, as in Yang's PAST subspace tracker), floored at ``floor`` times
+    the input power; without, by the mean input power E||x||^2 (>= the top eigenvalue). Either way the
+    result does not depend on the input scale; ``momentum`` smooths the updates (0.9 in the reference code) and ``iterations``
     repeats the update on each batch (5 in the reference). Only rows added since the last ``freeze``
     learn; frozen rows still take part in the reconstruction M^T y, so new rows learn the residual.
     ``anneal`` lowers the rate linearly over the epochs of a ``fit`` (to lr/(epochs+1)), which averages out
     the minibatch noise around the fixed point.
     """
 
-    def __init__(self, n_features: int, lr: float = 0.5, momentum: float = 0.9, iterations: int = 5,
-                 anneal: bool = True, normalize: bool = True, floor: float = 1e-3, seed: int = 0,
-                 name: str = "layer") -> None:
+    def __init__(self, n_features: int, lr: float = 0.1, momentum: float = 0.9, iterations: int = 1,
+                 anneal: bool = True, normalize: bool = True, floor: float = 1e-3, rule: str = "gha",
+                 seed: int = 0, name: str = "layer") -> None:
         check_range("n_features", n_features, 1)
         self.n_features = int(n_features)
         self.lr = check_range("lr", lr, 0.0, low_inclusive=False)
@@ -46,6 +50,7 @@ class HebbianSubspace:
         self.iterations = int(check_range("iterations", iterations, 1))
         self.anneal = bool(anneal)
         self.normalize = bool(normalize)
+        self.rule = check_choice("rule", rule, ("gha", "oja"))
         self.floor = check_range("floor", floor, 0.0, low_inclusive=False)
         self.name = name
         self._gen = torch.Generator().manual_seed(int(seed))
@@ -83,23 +88,28 @@ class HebbianSubspace:
 
     @torch.no_grad()
     def update(self, x: torch.Tensor, step: float | torch.Tensor) -> torch.Tensor:
-        """One Oja subspace step on a batch ``x`` (B x n) for the plastic rows: dM = y (x - M^T y)^T / B.
+        """One Hebbian step on a batch ``x`` (B x n) for the plastic rows (GHA or Oja, see the module doc).
 
         ``step`` is a number or one rate per plastic row (k_new x 1); returns the rows' output power E[y^2].
         """
-        m = self.weight
+        m, f = self.weight, self.n_fixed
         y = x @ m.t()
-        resid = x - y @ m
-        yn = y[:, self.n_fixed :]
-        dw = yn.t() @ resid / x.shape[0]
+        yn = y[:, f:]
+        if self.rule == "oja":
+            dw = yn.t() @ (x - y @ m) / x.shape[0]
+        else:                                   # Sanger: row i reconstructs with rows j <= i only
+            dw = (yn.t() @ x - torch.tril(yn.t() @ y, diagonal=f) @ m) / x.shape[0]
         v = self.velocity[self.n_fixed :]
         v.mul_(self.momentum).add_(dw, alpha=1 - self.momentum)
         m[self.n_fixed :] += step * v
         return yn.pow(2).mean(0)
 
     @torch.no_grad()
-    def fit(self, x: torch.Tensor, epochs: int = 10, batch_size: int = 64) -> HebbianSubspace:
-        """Train the plastic rows on activity ``x`` (N x n) for ``epochs`` passes in shuffled minibatches."""
+    def fit(self, x: torch.Tensor, epochs: int = 10, batch_size: int = 64, min_steps: int = 500) -> HebbianSubspace:
+        """Train the plastic rows on activity ``x`` (N x n) for ``epochs`` passes in shuffled minibatches.
+
+        Small activity sets get more passes, so that at least ``min_steps`` minibatch updates are made.
+        """
         if x.dim() != 2 or x.shape[1] != self.n_features:
             raise ConfigError(f"layer {self.name!r}: activity of shape {tuple(x.shape)} does not match "
                               f"n_features={self.n_features}")
@@ -113,8 +123,9 @@ class HebbianSubspace:
         # each lateral neuron's own output power (a running trace), floored at a fraction of the input power
         out_power = torch.full((self.n_components - self.n_fixed, 1), power, device=x.device, dtype=x.dtype)
         floor = power * self.floor
-        for e in range(int(epochs)):
-            scale = self.lr * (1.0 - e / (int(epochs) + 1)) if self.anneal else self.lr
+        epochs = max(int(epochs), -(-int(min_steps) // max(1, -(-x.shape[0] // int(batch_size)))))
+        for e in range(epochs):
+            scale = self.lr * (1.0 - e / (epochs + 1)) if self.anneal else self.lr
             order = torch.randperm(x.shape[0], generator=self._gen).to(x.device)
             for i in range(0, x.shape[0], int(batch_size)):
                 xb = x[order[i : i + int(batch_size)]]
