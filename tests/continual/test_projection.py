@@ -106,16 +106,16 @@ def test_hlop_protection_is_close_to_exact() -> None:
 
 def test_components_errors_are_clear() -> None:
     model = MLP([6, 8, 3])
-    with pytest.raises(ConfigError, match="layers.0.*8 subspace components.*only 7 inputs"):
+    with pytest.raises(ConfigError, match=r"layers.0.*8 subspace components.*only 7 inputs"):
         SVDProjection(components=[4, 2]).plan(model, n_tasks=2)
-    with pytest.raises(ConfigError, match="one number per layer.*2 Linear/Conv2d"):
+    with pytest.raises(ConfigError, match=r"one number per layer.*2 Linear/Conv2d"):
         HLOP(components=[1, 2, 3]).plan(model, n_tasks=1)
     with pytest.raises(ConfigError, match="components"):
         HLOP(components=-1)
     x = torch.randn(10, 6)
     method = SVDProjection(components=[7, 2])
     method.after_task(model, _task(x, torch.zeros(10, dtype=torch.long)), 0)
-    with pytest.raises(ConfigError, match="layers.0.*14 subspace components"):
+    with pytest.raises(ConfigError, match=r"layers.0.*14 subspace components"):
         method.after_task(model, _task(x, torch.zeros(10, dtype=torch.long)), 1)
 
 

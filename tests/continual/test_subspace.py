@@ -85,7 +85,7 @@ def test_principal_angles_known_values() -> None:
 def test_too_many_components_and_bad_activity_raise() -> None:
     sub = HebbianSubspace(6, name="fc1")
     sub.add_components(4)
-    with pytest.raises(ConfigError, match="fc1.*7 subspace components.*only 6 inputs"):
+    with pytest.raises(ConfigError, match=r"fc1.*7 subspace components.*only 6 inputs"):
         sub.add_components(3)
     with pytest.raises(ConfigError, match="n_features=6"):
         sub.fit(torch.randn(10, 5))

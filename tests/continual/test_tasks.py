@@ -65,7 +65,7 @@ def test_named_sequences_from_digits() -> None:
 def test_bad_sequences_raise_clear_errors() -> None:
     a = _toy(shape=(1, 3, 4))
     b = _toy(shape=(1, 4, 4))
-    with pytest.raises(ConfigError, match="task 1 .* shape \\(1, 4, 4\\).*task 0 has \\(1, 3, 4\\)"):
+    with pytest.raises(ConfigError, match=r"task 1 .* shape \(1, 4, 4\).*task 0 has \(1, 3, 4\)"):
         TaskSequence("bad", [a, b])
     with pytest.raises(ConfigError, match="classes"):
         TaskSequence("bad", [a, _toy(n_classes=3)])

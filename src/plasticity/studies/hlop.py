@@ -12,16 +12,16 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from ..continual import HLOP, FineTune, SVDProjection, make_task_sequence, run_continual, sgd  # noqa: E402
-from ..continual.projection import ContinualMethod  # noqa: E402
-from ..errors import check_choice  # noqa: E402
-from ..models import MLP  # noqa: E402
-from ..rules import make_rule  # noqa: E402
-from .base import CheckResult, Study, StudyContext  # noqa: E402
+from ..continual import HLOP, FineTune, SVDProjection, make_task_sequence, run_continual, sgd
+from ..continual.projection import ContinualMethod
+from ..errors import check_choice
+from ..models import MLP
+from ..rules import make_rule
+from .base import CheckResult, Study, StudyContext
 
 METHODS = ("finetune", "svd", "hlop")
 
