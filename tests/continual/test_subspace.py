@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from plasticity.continual import HebbianSubspace, captured_energy, principal_angles, svd_components
-from plasticity.errors import ConfigError
+from plasticity.errors import ConfigError, DivergenceError
 
 
 def _data(n: int = 24, top: tuple[float, ...] = (9.0, 8.0, 7.0, 6.0, 5.0), rest: float = 0.5,
@@ -91,3 +91,11 @@ def test_too_many_components_and_bad_activity_raise() -> None:
         sub.fit(torch.randn(10, 5))
     with pytest.raises(ConfigError, match="lr"):
         HebbianSubspace(6, lr=0.0)
+
+
+def test_divergent_hebbian_rate_raises_instead_of_returning_nan() -> None:
+    x, _ = _data()
+    sub = HebbianSubspace(24, lr=50.0, momentum=0.0, normalize=False, anneal=False, seed=0, name="fc2")
+    sub.add_components(5)
+    with pytest.raises(DivergenceError, match=r"fc2.*non-finite.*lower lr"):
+        sub.fit(x, epochs=2)

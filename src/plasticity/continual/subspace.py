@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from ..errors import ConfigError, check_choice, check_range
+from ..errors import ConfigError, DivergenceError, check_choice, check_range
 
 
 def check_components(name: str, total: int, n_features: int) -> None:
@@ -133,6 +133,9 @@ class HebbianSubspace:
                     step = scale / (out_power.clamp_min(floor) if self.normalize else power)
                     p = self.update(xb, step)
                     out_power.mul_(0.9).add_(p.unsqueeze(1), alpha=0.1)
+            if not bool(torch.isfinite(self.weight).all()):
+                raise DivergenceError(f"layer {self.name!r}: lateral Hebbian weights became non-finite in epoch "
+                                      f"{e + 1} of {epochs}; lower lr (now {self.lr}) or use normalize=True")
         return self
 
     def project_out(self, g: torch.Tensor) -> torch.Tensor:
