@@ -108,7 +108,8 @@ def _plot(runs: dict[str, Any], cfg: dict[str, Any], ctx: StudyContext) -> None:
         axes[k].set_title(title)
         axes[k].axhline(0, color="k", lw=0.5)
     axes[1].axhline(-3, color="r", lw=0.8, ls="--")
-    axes[0].legend(fontsize=7)
+    axes[0].set_ylim(0, 112)
+    axes[0].legend(fontsize=7, loc="upper center", ncol=len(methods))
     fig.tight_layout()
     fig.savefig(ctx.figure_path("acc_bwt.png"), dpi=110)
     plt.close(fig)
@@ -151,7 +152,7 @@ STUDY = Study(
                   "hidden": [32], "epochs": 4, "lr": 0.1, "batch_size": 32, "rules": ["bp", "fa"],
                   "components_first": [8, 8], "components": [4, 4], "hebb_epochs": 3, "hebb_max_rows": 600,
                   "check_rules": ["bp"]},
-        "small": {**_COMMON, "sequence": "permuted-mnist", "n_tasks": 5, "n_train": 6000, "n_test": 2000,
+        "small": {**_COMMON, "sequence": "permuted-mnist", "n_tasks": 5, "n_train": 4000, "n_test": 1000,
                   "hidden": [256, 256], "epochs": 3, "lr": 0.05, "batch_size": 32,
                   "rules": ["bp", "fa", "sign", "dfa"], "components_first": [80, 60, 60],
                   "components": [40, 40, 40], "check_rules": ["bp", "fa", "sign"]},
