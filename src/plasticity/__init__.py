@@ -5,9 +5,10 @@ Three orthogonal axes (see DESIGN.md): a *substrate* (``plasticity.models``), a 
 torch optimizers) that turns it into a weight change. ``Trainer`` runs the loop.
 """
 
-from . import analysis, circuits, data, geometry, models, rules
+from . import analysis, circuits, continual, data, geometry, models, rules
 from .analysis import angle_between, ep_gradient_check, update_alignment
 from .circuits import EIMicrocircuit
+from .continual import HLOP, TaskSequence, run_continual
 from .data import TaskData, load_dataset
 from .errors import ConfigError, DataError, DivergenceError, PlasticityError
 from .geometry import DaleLaw, DeviceSynapses, FixedPolarity, MirrorDescent, make_geometry
@@ -33,6 +34,7 @@ from .utils import seed_everything
 __version__ = "0.1.0"
 
 __all__ = [
+    "HLOP",
     "MLP",
     "Backprop",
     "ConfigError",
@@ -59,11 +61,13 @@ __all__ = [
     "SignSymmetry",
     "StepReport",
     "TaskData",
+    "TaskSequence",
     "Trainer",
     "__version__",
     "analysis",
     "angle_between",
     "circuits",
+    "continual",
     "data",
     "ep_gradient_check",
     "evaluate",
@@ -73,6 +77,7 @@ __all__ = [
     "make_rule",
     "models",
     "rules",
+    "run_continual",
     "seed_everything",
     "update_alignment",
 ]
