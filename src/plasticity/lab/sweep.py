@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -169,7 +170,10 @@ class _RayExecutor(_Executor):
         if not ray.is_initialized():
             ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
                      log_to_driver=False, ignore_reinit_error=True)
-        self.remote = ray.remote(num_cpus=1)(run_trial)
+        # workers import plasticity from the same source tree as the driver (matters for a source checkout)
+        root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        self.remote = ray.remote(num_cpus=1, runtime_env={"env_vars": {"PYTHONPATH": path}})(run_trial)
 
     def submit(self, payload: dict[str, Any]) -> Any:
         return self.remote.remote(payload)
