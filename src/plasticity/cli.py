@@ -283,7 +283,7 @@ def report_cmd(
 def sweep_cmd(
     spec: Path = typer.Argument(..., help="sweep YAML: base, set, grid, list"),
     workers: int = typer.Option(2, min=1, help="parallel trials"),
-    executor: str = typer.Option("process", help="process | ray"),
+    executor: str = typer.Option("process", help="process | ray | inline (in the driver, for debugging)"),
     address: str = typer.Option(None, help="Ray address: auto | HOST:PORT (default: start a local instance)"),
     store: Path = typer.Option(None, help=STORE_HELP),
     quiet: bool = typer.Option(False, help="no progress output"),
@@ -292,7 +292,7 @@ def sweep_cmd(
     from .errors import check_choice
     from .lab.sweep import load_sweep, run_sweep
 
-    check_choice("executor", executor, ("process", "ray"))
+    check_choice("executor", executor, ("process", "ray", "inline"))
     plan = load_sweep(spec)
     st = _store(store)
     if quiet:

@@ -61,7 +61,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path: Path) -> None:
         assert st.get_run("victim")["status"] == "running"  # the dead process could not say anything
         assert st.mark_stale() == 1
         assert st.get_run("victim")["status"] == "interrupted"
-    state, path = load_latest(ck)
+    state, _path = load_latest(ck)
     pos = state["position"]
     assert pos["epoch"] == 0 and 0 < pos["batch_in_epoch"] < 45, pos  # killed in the middle of epoch 1
 

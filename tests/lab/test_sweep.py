@@ -54,7 +54,7 @@ def test_expansion_ids_are_stable_and_validated(tmp_path: Path) -> None:
     listed = load_sweep({"base": {"training": {"epochs": 1}}, "list": [{"rule.name": "bp"}, {"geometry.lr": 0.1}],
                          "grid": {"seed": [0, 1, 2]}})
     assert len(listed.trials) == 6
-    with pytest.raises(ConfigError, match="geometry.lr"):
+    with pytest.raises(ConfigError, match=r"geometry\.lr"):
         load_sweep({"grid": {"geometry.lr": [0.1, -1.0]}})
     with pytest.raises(ConfigError, match="unknown key 'grids'"):
         load_sweep({"grids": {}})
@@ -100,7 +100,7 @@ def test_sweep_killed_after_three_then_rerun_skips_them(tmp_path: Path) -> None:
         done_before = {r["id"] for r in st.list_runs(status="finished")}
     assert 3 <= len(done_before) < 8
 
-    res = subprocess.run(cmd[:-3] + ["--workers", "2", "--quiet"], env=_env(), capture_output=True, text=True,
+    res = subprocess.run([*cmd[:-3], "--workers", "2", "--quiet"], env=_env(), capture_output=True, text=True,
                          timeout=180)
     assert res.returncode == 0, res.stderr + res.stdout
     assert f"skipped {len(done_before)}," in res.stdout

@@ -25,6 +25,7 @@ from .store import RunStore
 
 SPEC_KEYS = ("name", "base", "set", "grid", "list")
 DONE = ("finished", "diverged")
+EXECUTORS = ("process", "ray", "inline")
 
 
 @dataclass
@@ -116,7 +117,8 @@ def run_trial(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         import torch
 
-        torch.set_num_threads(int(payload.get("threads", 1)))
+        if "threads" in payload:
+            torch.set_num_threads(int(payload["threads"]))
         from .runner import execute
 
         cfg = validate_config(payload["config"])
@@ -133,6 +135,21 @@ class _Executor:
     def wait_any(self, pending: list[Any]) -> tuple[list[tuple[Any, dict[str, Any]]], list[Any]]: ...
 
     def close(self) -> None: ...
+
+
+class _InlineExecutor(_Executor):
+    """Runs each trial in the driver process when it is waited for (debugging, tests, one-core machines)."""
+
+    class _Job:
+        def __init__(self, payload: dict[str, Any]) -> None:
+            self.payload = payload
+
+    def submit(self, payload: dict[str, Any]) -> Any:
+        return self._Job({k: v for k, v in payload.items() if k != "threads"})
+
+    def wait_any(self, pending: list[Any]) -> tuple[list[tuple[Any, dict[str, Any]]], list[Any]]:
+        first = pending[0]
+        return [(first, run_trial(first.payload))], pending[1:]
 
 
 class _PoolExecutor(_Executor):
@@ -199,15 +216,17 @@ def make_executor(kind: str, workers: int, address: str | None = None) -> _Execu
         return _PoolExecutor(workers)
     if kind == "ray":
         return _RayExecutor(address, workers)
-    raise ConfigError(f"unknown executor {kind!r}; allowed: process, ray")
+    if kind == "inline":
+        return _InlineExecutor()
+    raise ConfigError(f"unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")
 
 
 def run_sweep(spec: str | Path | dict[str, Any] | SweepPlan, store: RunStore, *, workers: int = 2,
               executor: str = "process", address: str | None = None,
               on_progress: Callable[[int, int, str, str], None] | None = None) -> SweepSummary:
     """Run every unfinished trial of a sweep, at most ``workers`` at a time; only this process writes ``store``."""
-    if executor not in ("process", "ray"):
-        raise ConfigError(f"unknown executor {executor!r}; allowed: process, ray")
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
     if workers < 1:
         raise ConfigError(f"workers={workers} is out of range; allowed: [1, inf)")
     plan = spec if isinstance(spec, SweepPlan) else load_sweep(spec)
@@ -228,6 +247,8 @@ def run_sweep(spec: str | Path | dict[str, Any] | SweepPlan, store: RunStore, *,
     if not todo:
         return summary
     ex = make_executor(executor, workers, address)
+    if executor == "inline":
+        workers = 1
     in_flight: dict[Any, Trial] = {}
     queue = list(todo)
     sweep_dir = store.path.parent / "sweeps" / plan.id

@@ -75,6 +75,10 @@ def check_finite(model: nn.Module, loss: torch.Tensor, step: int, weights: bool 
             if weights and not bool(torch.isfinite(p.detach()).all()):
                 where = f"weight {name}"
                 break
+    if where == "loss" and params:  # name the layer that blew up: the largest weights
+        mags = [(float(p.detach().abs().max()) if p.numel() else 0.0, n) for n, p in params]
+        big, name = max(mags, key=lambda t: (not math.isfinite(t[0]), t[0]))
+        where = f"loss; largest weights in {name} (max |w| {big:.3g})"
     loss_s = f"{float(loss):.4g}" if loss.numel() == 1 else "tensor"
     err = DivergenceError(f"training diverged at step {step}: non-finite {where} (loss={loss_s}); "
                           "lower the learning rate or check the inputs")
