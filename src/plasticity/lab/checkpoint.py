@@ -85,11 +85,21 @@ def restore_trainer(trainer: Trainer, state: dict[str, Any]) -> dict[str, Any]:
     return state.get("extra", {})
 
 
-def encode(state: dict[str, Any]) -> bytes:
+def serialise(state: dict[str, Any]) -> bytes:
+    """torch.save into bytes (the consistent snapshot; must run before training continues)."""
     buf = io.BytesIO()
     torch.save(state, buf)
-    payload = buf.getvalue()
+    return buf.getvalue()
+
+
+def seal(payload: bytes) -> bytes:
+    """Prefix the payload with its sha256 (hashlib releases the GIL, so this can run on a writer thread)."""
     return hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def encode(state: dict[str, Any]) -> bytes:
+    """Checkpoint bytes: ``sha256(payload) + newline + torch.save payload``."""
+    return seal(serialise(state))
 
 
 def decode(blob: bytes, name: str = "checkpoint") -> dict[str, Any]:
@@ -147,14 +157,14 @@ class Checkpointer(Callback):
         self.written = 0
 
     def _write(self, trainer: Trainer) -> None:
-        blob = encode(trainer_state(trainer, self.extra() if self.extra else None))
+        payload = serialise(trainer_state(trainer, self.extra() if self.extra else None))
         step = trainer.global_step
         self.wait()
 
         def job() -> None:
             try:
                 path = self.folder / f"ckpt-{int(step):010d}.pt"
-                atomic_write_bytes(path, blob)
+                atomic_write_bytes(path, seal(payload))
                 for old in list_checkpoints(self.folder)[:-self.keep]:
                     old.unlink(missing_ok=True)
             except BaseException as exc:  # surfaced on the next wait()
