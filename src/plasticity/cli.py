@@ -290,9 +290,11 @@ def sweep_cmd(
 ) -> None:
     """Run every unfinished trial; finished ones are skipped, interrupted ones resume. Exit 1 if any failed."""
     from .errors import check_choice
-    from .lab.sweep import load_sweep, run_sweep
+    from .lab.sweep import load_sweep, require_ray, run_sweep
 
     check_choice("executor", executor, ("process", "ray", "inline"))
+    if executor == "ray":
+        require_ray()
     plan = load_sweep(spec)
     st = _store(store)
     if quiet:

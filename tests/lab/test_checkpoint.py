@@ -96,3 +96,23 @@ def test_divergence_names_step_and_layer(tmp_path: Path) -> None:
         t.model.layers[0].weight[0, 0] = float("nan")
     with pytest.raises(DivergenceError, match=r"step 0: non-finite (loss|gradient of layers\.\d\.\w+)"):
         t.fit()
+
+
+def test_corrupt_newest_checkpoint_falls_back_and_run_ends_identical(tmp_path: Path) -> None:
+    """A torn newest checkpoint is skipped: the run resumes from the previous one and still ends bit-identical."""
+    base = {"seed": 1, "model": {"hidden": [32]}, "rule": {"name": "dfa"}, "geometry": {"lr": 0.05, "momentum": 0.9},
+            "data": {"n_train": 320, "n_test": 50}, "training": {"epochs": 3, "batch_size": 32, "checkpoint_every": 4}}
+    ref = execute(validate_config(base), tmp_path / "ref", resume=False)
+    short = validate_config({**base, "training": {**base["training"], "epochs": 1}})
+    assert execute(short, tmp_path / "v").status == "finished"  # leaves ckpts at steps 4, 8, 10 (epoch end)
+    ck = list_checkpoints(tmp_path / "v" / "checkpoints")
+    assert [p.name for p in ck] == [f"ckpt-{s:010d}.pt" for s in (4, 8, 10)]
+    ck[-1].write_bytes(ck[-1].read_bytes()[:-100])  # torn write of the newest
+    out = execute(validate_config(base), tmp_path / "v", resume=True)
+    assert out.status == "finished" and out.resumed_from == str(ck[1])
+    strip = [{k: v for k, v in h.items() if k not in ("seconds", "ms_per_step")} for h in ref.history]
+    assert strip == [{k: v for k, v in h.items() if k not in ("seconds", "ms_per_step")} for h in out.history]
+    a, _ = load_latest(tmp_path / "ref" / "checkpoints")
+    b, _ = load_latest(tmp_path / "v" / "checkpoints")
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k

@@ -108,3 +108,31 @@ def test_two_processes_writing_one_store_lose_nothing(tmp_path: Path) -> None:
     assert con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 2 * n
     assert con.execute("SELECT COUNT(*) FROM runs WHERE status='finished'").fetchone()[0] == 2 * n
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+READER = """
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], timeout=0.2)
+t0 = time.perf_counter()
+n = con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+print(n, round(time.perf_counter() - t0, 3))
+"""
+
+
+def test_wal_readers_in_other_processes_read_while_one_writes(tmp_path: Path) -> None:
+    """While a write transaction is open (not committed), other processes still read the last committed rows.
+
+    ``BEGIN EXCLUSIVE`` would lock readers out of a rollback-journal database; in WAL mode it does not."""
+    db = tmp_path / "s.db"
+    st = RunStore(db)
+    st.create_run("committed", {}, git_rev="x")
+    st.conn.execute("BEGIN EXCLUSIVE")
+    st.conn.execute("INSERT INTO runs (id, config, status) VALUES ('pending', '{}', 'running')")
+    readers = [subprocess.run([sys.executable, "-c", READER, str(db)], capture_output=True, text=True, timeout=30)
+               for _ in range(2)]
+    st.conn.execute("COMMIT")
+    for r in readers:
+        assert r.returncode == 0, r.stderr
+        n, secs = r.stdout.split()
+        assert int(n) == 1 and float(secs) < 0.2  # sees the committed row, not blocked by the writer
+    assert st.counts()["runs"] == 2

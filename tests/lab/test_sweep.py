@@ -134,3 +134,40 @@ def test_ray_sweep_equals_process_pool(tmp_path: Path) -> None:
         ra, rb = a.results(t.id), b.results(t.id)
         ra.pop("ms_per_step_mean"), rb.pop("ms_per_step_mean")
         assert ra == rb, t.id
+
+
+def test_failed_trial_in_sweep_is_recorded_and_sweep_goes_on(tmp_path: Path) -> None:
+    """One trial fails (missing dataset): its row holds the traceback, the others finish; a re-run retries it."""
+    spec = {"name": "mixed", "base": {"model": {"hidden": [8]}, "data": {"n_train": 100, "n_test": 20},
+                                      "training": {"epochs": 1, "batch_size": 50}},
+            "list": [{"rule.name": "bp"},
+                     {"data.name": "mnist", "data.data_dir": str(tmp_path / "no-data"), "data.n_train": None,
+                      "data.n_test": None},
+                     {"rule.name": "fa"}]}
+    store = RunStore(tmp_path / "s.db")
+    summary = run_sweep(spec, store, executor="inline")
+    assert len(summary.ran) == 3 and not summary.ok
+    rows = {r["id"]: r for r in store.list_runs(sweep_id=summary.sweep_id)}
+    bad = rows[f"{summary.sweep_id}-001"]
+    assert bad["status"] == "failed" and "Traceback (most recent call last)" in bad["traceback"]
+    assert "DataError" in bad["traceback"] and bad["message"]
+    assert [rows[f"{summary.sweep_id}-00{i}"]["status"] for i in (0, 2)] == ["finished", "finished"]
+    again = run_sweep(spec, store, executor="inline")
+    assert sorted(again.skipped) == [f"{summary.sweep_id}-000", f"{summary.sweep_id}-002"]
+    assert again.ran == [f"{summary.sweep_id}-001"]
+    assert store.counts()["runs"] == 3
+    store.close()
+
+
+def test_ray_missing_is_one_line_naming_the_extra(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Without ``ray`` importable, ``--executor ray`` is a one-line error naming the extra, exit 2."""
+    from plasticity.cli import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes ``import ray`` raise ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'plasticity\[ray\]'"):
+        run_sweep({"list": [{"seed": 0}]}, None, executor="ray")  # type: ignore[arg-type]
+    spec = _write(tmp_path, hidden=8, n_train=100)
+    rc = main(["sweep", str(spec), "--executor", "ray", "--store", str(tmp_path / "s.db"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "pip install 'plasticity[ray]'" in err, err
+    assert not (tmp_path / "s.db").exists() and not (tmp_path / "a.db").exists()

@@ -7,6 +7,7 @@ concurrent writers queue on the lock (``busy_timeout``) instead of losing rows. 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -42,19 +43,25 @@ class StoreError(PlasticityError):
     """The store file cannot be opened or written (bad path, read-only folder, not a database)."""
 
 
+@functools.lru_cache(maxsize=8)
 def git_revision(cwd: str | Path | None = None) -> str:
-    """The current git commit (with ``+dirty`` when there are changes), or ``unknown``."""
+    """The current git commit (with ``+dirty`` when there are changes), or ``unknown``.
+
+    Cached per process: a sweep driver records it for every trial and the code does not change under it."""
     import subprocess
 
     here = Path(cwd) if cwd else Path(__file__).resolve().parent
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        if rev.returncode != 0:
+    procs: list[subprocess.Popen] = []
+    try:  # both git commands run at once: this is on the path of every run's start
+        for cmd in (["git", "rev-parse", "HEAD"], ["git", "status", "--porcelain", "-uno"]):
+            procs.append(subprocess.Popen(cmd, cwd=here, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+        (rev, _), (dirty, _) = (p.communicate(timeout=5) for p in procs)
+        if procs[0].returncode != 0 or not rev.strip():
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], cwd=here, capture_output=True, text=True,
-                               timeout=5)
-        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+        return rev.strip() + ("+dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
+        for p in procs:
+            p.kill()
         return "unknown"
 
 

@@ -177,12 +177,18 @@ class _PoolExecutor(_Executor):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def require_ray() -> Any:
+    """Import ``ray`` or raise a one-line ``ConfigError`` naming the optional extra."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor ray needs the optional extra: pip install 'plasticity[ray]'") from None
+    return ray
+
+
 class _RayExecutor(_Executor):
     def __init__(self, address: str | None, workers: int) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError("--executor ray needs the optional extra: pip install 'plasticity[ray]'") from None
+        ray = require_ray()
         self.ray = ray
         if not ray.is_initialized():
             ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
@@ -229,6 +235,8 @@ def run_sweep(spec: str | Path | dict[str, Any] | SweepPlan, store: RunStore, *,
         raise ConfigError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
     if workers < 1:
         raise ConfigError(f"workers={workers} is out of range; allowed: [1, inf)")
+    if executor == "ray":
+        require_ray()  # before anything is written
     plan = spec if isinstance(spec, SweepPlan) else load_sweep(spec)
     store.mark_stale()
     store.upsert_sweep(plan.id, plan.name, plan.spec)
