@@ -129,8 +129,11 @@ def _err_console() -> Console:
 
 
 def _finish_line(run_id: str, out) -> int:
+    from .lab.distributed import launch_rank
     from .lab.runner import interrupted_exit_code
 
+    if launch_rank() != 0:  # data-parallel followers: rank 0 reports
+        return interrupted_exit_code(out)
     res = out.results or {}
     acc = res.get("test_accuracy")
     acc_s = f" test acc {100 * acc:.2f}%" if isinstance(acc, float) else ""
@@ -166,7 +169,9 @@ def run_cmd(
     cfg = load_config(config, list(set_ or []))
     check_buildable(cfg)
     st = _store(store)
-    if run_id is not None and st.get_run(run_id) is not None:
+    from .lab.distributed import launch_rank
+
+    if run_id is not None and launch_rank() == 0 and st.get_run(run_id) is not None:
         raise PlasticityError(f"run id {run_id!r} already exists in {st.path}; use `plasticity resume {run_id}`")
     rid, out = _run_with_progress(lambda cbs: run_config(cfg, st, run_id=run_id, callbacks=cbs), cfg.name,
                                   cfg.training.epochs, quiet)

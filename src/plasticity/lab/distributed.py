@@ -23,6 +23,16 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
+def launch_rank() -> int:
+    """This process's rank as torchrun set it (``RANK`` when ``WORLD_SIZE`` > 1), before any group exists.
+
+    The run store and checkpoints are written by rank 0 alone; this lets callers decide that before
+    ``init_from_env`` has run."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank()
+    return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
+
+
 def init_from_env(device: torch.device | None = None) -> bool:
     """Initialise the default process group from torchrun's env vars (gloo on CPU, nccl on CUDA).
 

@@ -209,11 +209,11 @@ def default_run_dir(store: RunStore, run_id: str) -> Path:
 def run_config(cfg: RunConfig, store: RunStore, *, run_id: str | None = None, run_dir: str | Path | None = None,
                callbacks: list[Callback] | None = None, report: bool = True, resume: bool = False) -> tuple[str, Outcome]:
     """Record a run in ``store``, execute it (epoch metrics logged as they come), record the outcome."""
-    from .distributed import world
+    from .distributed import launch_rank
 
     run_id = run_id or new_run_id(cfg.name)
     rdir = Path(run_dir) if run_dir is not None else default_run_dir(store, run_id)
-    rank = world()[0]
+    rank = launch_rank() if cfg.training.data_parallel else 0
     if rank == 0:
         store.create_run(run_id, cfg.to_dict(), name=cfg.name, seed=cfg.seed, config_hash=cfg.digest(),
                          run_dir=str(rdir))
@@ -239,8 +239,13 @@ def run_config(cfg: RunConfig, store: RunStore, *, run_id: str | None = None, ru
 def resume_run(store: RunStore, run_id: str, *, callbacks: list[Callback] | None = None,
                report: bool = True) -> tuple[str, Outcome]:
     """Continue run ``run_id`` from its newest valid checkpoint with its stored config."""
+    from .distributed import launch_rank
+
     store.mark_stale()
     run = store.require_run(run_id)
+    if launch_rank() != 0:  # a data-parallel follower: rank 0 checks and records the run
+        return run_config(validate_config(run["config"]), store, run_id=run_id, callbacks=callbacks, report=False,
+                          resume=True, run_dir=run["run_dir"] or str(default_run_dir(store, run_id)))
     if run["status"] == "running":
         raise PlasticityError(f"run {run_id!r} is still running (pid {run['pid']}); wait or stop it first")
     if run["status"] == "finished":
