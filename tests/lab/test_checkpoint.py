@@ -101,7 +101,8 @@ def test_divergence_names_step_and_layer(tmp_path: Path) -> None:
 def test_corrupt_newest_checkpoint_falls_back_and_run_ends_identical(tmp_path: Path) -> None:
     """A torn newest checkpoint is skipped: the run resumes from the previous one and still ends bit-identical."""
     base = {"seed": 1, "model": {"hidden": [32]}, "rule": {"name": "dfa"}, "geometry": {"lr": 0.05, "momentum": 0.9},
-            "data": {"n_train": 320, "n_test": 50}, "training": {"epochs": 3, "batch_size": 32, "checkpoint_every": 4}}
+            "data": {"n_train": 320, "n_test": 50},
+            "training": {"epochs": 3, "batch_size": 32, "checkpoint_every": 4, "checkpoint_overhead": 1.0}}
     ref = execute(validate_config(base), tmp_path / "ref", resume=False)
     short = validate_config({**base, "training": {**base["training"], "epochs": 1}})
     assert execute(short, tmp_path / "v").status == "finished"  # leaves ckpts at steps 4, 8, 10 (epoch end)
@@ -116,3 +117,18 @@ def test_corrupt_newest_checkpoint_falls_back_and_run_ends_identical(tmp_path: P
     b, _ = load_latest(tmp_path / "v" / "checkpoints")
     for k, v in a["model"].items():
         assert torch.equal(v, b["model"][k]), k
+
+
+def test_overhead_budget_skips_only_when_writes_would_dominate(tmp_path: Path) -> None:
+    """With a tiny budget most due checkpoints are skipped, but the first and the final epoch's are written."""
+    every = Checkpointer(tmp_path / "all", every=1, background=False)
+    _trainer(callbacks=[every]).fit()
+    assert every.written == 14 + 2 and every.skipped == 0  # 7 steps x 2 epochs + 2 epoch ends
+    lean = Checkpointer(tmp_path / "lean", every=1, background=False, max_overhead=1e-6)
+    t = _trainer(callbacks=[lean])
+    t.fit()
+    assert lean.written >= 2 and lean.skipped >= 10 and lean.written + lean.skipped == 16
+    state, _ = load_latest(tmp_path / "lean")
+    assert state["position"]["epoch"] == 2  # the final epoch's checkpoint is always there
+    for k, v in t.model.state_dict().items():
+        assert torch.equal(state["model"][k], v)

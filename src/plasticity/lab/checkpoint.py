@@ -11,6 +11,7 @@ import io
 import random
 import re
 import threading
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -163,25 +164,52 @@ class Checkpointer(Callback):
     """Trainer callback: checkpoint at every epoch end and every ``every`` steps (0: epochs only).
 
     The training thread only copies the state (``snapshot``); serialising, the checksum and the write+fsync
-    run on a background thread (one at a time, joined before the next) so disk latency does not stall training. ``extra()`` adds caller state
-    (e.g. an LR scheduler) to each checkpoint.
+    run on a background thread (one at a time, joined before the next), so disk latency does not stall
+    training. ``extra()`` adds caller state (e.g. an LR scheduler) to each checkpoint.
+
+    ``max_overhead`` bounds the cost: a due checkpoint is skipped while the time spent checkpointing so far
+    (copy + write, counted as if on the training thread) plus the last write's cost would exceed that
+    fraction of the wall time since training started. Only very short epochs are affected (digits: ~30 ms
+    per epoch vs ~3 ms per write); the final epoch is always written, and 1.0 writes every due checkpoint.
     """
 
     def __init__(self, folder: str | Path, every: int = 0, keep: int = 3, extra: Any = None,
-                 background: bool = True) -> None:
+                 background: bool = True, max_overhead: float = 1.0) -> None:
         self.folder, self.every, self.keep = Path(folder), int(every), int(keep)
         self.extra = extra
         self.background = background
+        self.max_overhead = float(max_overhead)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._t0: float | None = None
+        self._spent = 0.0
+        self._last_cost = 0.0
+        self._job_seconds = 0.0
         self.written = 0
+        self.skipped = 0
 
-    def _write(self, trainer: Trainer) -> None:
+    def _due(self, force: bool) -> bool:
+        now = time.perf_counter()
+        if self._t0 is None:
+            self._t0 = now
+        if force or self.max_overhead >= 1.0:
+            return True
+        if self._spent + self._last_cost <= self.max_overhead * (now - self._t0):
+            return True
+        self.skipped += 1
+        return False
+
+    def _write(self, trainer: Trainer, force: bool = False) -> None:
+        if not self._due(force):
+            return
+        t0 = time.perf_counter()
         state = snapshot(trainer_state(trainer, self.extra() if self.extra else None))
         step = trainer.global_step
         self.wait()
+        copy_s = time.perf_counter() - t0
 
         def job() -> None:
+            j0 = time.perf_counter()
             try:
                 path = self.folder / f"ckpt-{int(step):010d}.pt"
                 atomic_write_bytes(path, encode(state))
@@ -189,6 +217,8 @@ class Checkpointer(Callback):
                     old.unlink(missing_ok=True)
             except BaseException as exc:  # surfaced on the next wait()
                 self._error = exc
+            finally:
+                self._job_seconds = time.perf_counter() - j0
 
         self.written += 1
         if self.background:
@@ -196,13 +226,17 @@ class Checkpointer(Callback):
             self._thread.start()
         else:
             job()
+            self._spent += self._job_seconds
             self.wait()
+        self._spent += copy_s
+        self._last_cost = copy_s + self._job_seconds  # the previous job's time until this one is joined
 
     def wait(self) -> None:
         """Block until the pending write is on disk; re-raise its error if it failed."""
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+            self._spent += self._job_seconds
         if self._error is not None:
             err, self._error = self._error, None
             raise err
@@ -212,4 +246,4 @@ class Checkpointer(Callback):
             self._write(trainer)
 
     def on_epoch_end(self, trainer: Trainer, record: dict[str, float]) -> None:
-        self._write(trainer)
+        self._write(trainer, force=trainer.epoch >= trainer.epochs)

@@ -106,6 +106,8 @@ class TrainingConfig(_Section):
     schedule: Literal["none", "cosine"] = "none"
     checkpoint_every: int = Field(200, ge=0, description="steps between mid-epoch checkpoints (0: epoch ends only)")
     keep_checkpoints: int = Field(3, ge=2, le=100)
+    checkpoint_overhead: float = Field(0.02, gt=0, le=1, description="most of the wall time checkpoints may take; "
+                                       "a due one is skipped beyond it (the last epoch's never); 1: write all")
     eval_train: bool = False
     check_divergence: bool = True
     data_parallel: bool = False

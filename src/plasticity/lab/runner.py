@@ -147,7 +147,8 @@ def execute(cfg: RunConfig, run_dir: str | Path, *, resume: bool = True,
     ckpt = None
     if checkpoints and rank == 0:
         ckpt = Checkpointer(run_dir / "checkpoints", every=cfg.training.checkpoint_every,
-                            keep=cfg.training.keep_checkpoints, extra=extra)
+                            keep=cfg.training.keep_checkpoints, extra=extra,
+                            max_overhead=cfg.training.checkpoint_overhead)
         cbs.append(ckpt)
     cbs.extend(callbacks or [])
     cls = DistributedTrainer if dp else Trainer
