@@ -1,4 +1,5 @@
-"""Command-line lab: ``plasticity compare``, ``plasticity study list|run``, ``plasticity data download``."""
+"""Command-line lab: ``run``/``resume``, ``runs list|show|compare``, ``report``, ``sweep``, ``compare``,
+``study list|run``, ``data download|verify``. User errors print one line and exit 2."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ study_app = typer.Typer(no_args_is_help=True, help="Papers as executable studies
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: download and verify.")
 app.add_typer(study_app, name="study")
 app.add_typer(data_app, name="data")
+runs_app = typer.Typer(no_args_is_help=True, help="Inspect the run store.")
+app.add_typer(runs_app, name="runs")
 console = Console()
 
 
@@ -32,7 +35,9 @@ def compare(
     model: str = typer.Option("mlp", help="mlp | conv"),
     batch_size: int = typer.Option(32, min=1),
     lr: float = typer.Option(0.02),
-    optimizer: str = typer.Option("sgd", help="sgd | adam"),
+    optimizer: str = typer.Option("sgd", help="sgd | adam | a geometry: euclidean, negentropy, pnorm, hypentropy, "
+                                  "polarity, dale, device"),
+    activation: str = typer.Option("relu", help="hidden activation of the MLP"),
     seed: int = typer.Option(0),
     device: str = typer.Option("cpu", help="cpu | cuda | auto"),
     data_dir: str = typer.Option(None, help="folder holding mnist/ and fashion-mnist/ (or $PLASTICITY_DATA)"),
@@ -49,7 +54,7 @@ def compare(
     progress = None if quiet else _progress_factory()
     res = compare_rules(_split(rules), dataset=dataset, epochs=epochs, hidden=widths, model=model,
                         batch_size=batch_size, lr=lr, optimizer=optimizer, seed=seed, device=device,
-                        data_dir=data_dir, out=out, progress=progress)
+                        data_dir=data_dir, out=out, progress=progress, activation=activation)
     table = Table(title=f"{dataset}: {model} {widths}, {epochs} epochs, seed {seed}")
     for col in ("rule", "test acc (%)", "final loss", "angle to BP (°)", "ms/step"):
         table.add_column(col, justify="right")
@@ -101,13 +106,220 @@ def study_run(
     quiet: bool = typer.Option(False),
 ) -> None:
     """Run a study, print PASS/FAIL per check (measured vs paper); exit 1 if any check failed."""
+    from .lab.report import write_study_report
     from .studies import get_study
 
     result = get_study(name).run(scale=scale, out_dir=out, device=device, seed=seed, quiet=quiet)
     for c in result.checks:
         console.print(c.line(), markup=False, highlight=False, soft_wrap=True)
-    console.print(f"results: {result.out_dir}/results.json ({result.seconds:.1f} s)")
+    report = write_study_report(result.out_dir)
+    console.print(f"results: {result.out_dir}/results.json, report: {report} ({result.seconds:.1f} s)",
+                  soft_wrap=True)
     raise typer.Exit(0 if result.passed else 1)
+
+
+STORE_HELP = "run store (SQLite file); default runs/plasticity.db"
+
+
+def _store(path: Path | None):
+    from .lab.store import open_store
+
+    return open_store(path)
+
+
+def _err_console() -> Console:
+    return Console(stderr=True)
+
+
+def _finish_line(run_id: str, out) -> int:
+    from .lab.distributed import launch_rank
+    from .lab.runner import interrupted_exit_code
+
+    if launch_rank() != 0:  # data-parallel followers: rank 0 reports
+        return interrupted_exit_code(out)
+    res = out.results or {}
+    acc = res.get("test_accuracy")
+    acc_s = f" test acc {100 * acc:.2f}%" if isinstance(acc, float) else ""
+    loss_s = f" train loss {res['train_loss']:.4f}" if isinstance(res.get("train_loss"), float) else ""
+    msg = f" — {out.message}" if out.message else ""
+    resumed = f" (resumed from {Path(out.resumed_from).name})" if out.resumed_from else ""
+    console.print(f"run {run_id}: {out.status}{resumed}{loss_s}{acc_s} in {out.seconds:.1f} s{msg}",
+                  markup=False, highlight=False)
+    return interrupted_exit_code(out)
+
+
+def _run_with_progress(fn, name: str, epochs: int, quiet: bool):
+    if quiet:
+        return fn([])
+    from .lab.progress import EpochProgress, make_progress
+
+    with make_progress(_err_console()) as prog:
+        return fn([EpochProgress(prog, name, epochs)])
+
+
+@app.command("run")
+def run_cmd(
+    config: Path = typer.Argument(..., help="run config (YAML)"),
+    set_: list[str] = typer.Option(None, "--set", help="override, e.g. --set geometry.lr=0.05 (repeatable)"),
+    store: Path = typer.Option(None, help=STORE_HELP),
+    run_id: str = typer.Option(None, help="id for the new run (default: name-timestamp-random)"),
+    quiet: bool = typer.Option(False, help="no progress output"),
+) -> None:
+    """Validate CONFIG, record a run in the store, train with checkpoints; exit 0 finished, 1 failed/diverged."""
+    from .lab.config import load_config
+    from .lab.runner import check_buildable, run_config
+
+    cfg = load_config(config, list(set_ or []))
+    check_buildable(cfg)
+    st = _store(store)
+    from .lab.distributed import launch_rank
+
+    if run_id is not None and launch_rank() == 0 and st.get_run(run_id) is not None:
+        raise PlasticityError(f"run id {run_id!r} already exists in {st.path}; use `plasticity resume {run_id}`")
+    rid, out = _run_with_progress(lambda cbs: run_config(cfg, st, run_id=run_id, callbacks=cbs), cfg.name,
+                                  cfg.training.epochs, quiet)
+    raise typer.Exit(_finish_line(rid, out))
+
+
+@app.command("resume")
+def resume_cmd(
+    run_id: str = typer.Argument(..., help="id of an interrupted/failed run"),
+    store: Path = typer.Option(None, help=STORE_HELP),
+    quiet: bool = typer.Option(False, help="no progress output"),
+) -> None:
+    """Continue a run from its newest valid checkpoint (a corrupt newest one falls back to the previous)."""
+    from .lab.runner import resume_run
+
+    st = _store(store)
+    run = st.require_run(run_id)
+    epochs = int(run["config"].get("training", {}).get("epochs", 0))
+    rid, out = _run_with_progress(lambda cbs: resume_run(st, run_id, callbacks=cbs), run_id, epochs, quiet)
+    raise typer.Exit(_finish_line(rid, out))
+
+
+@runs_app.command("list")
+def runs_list(
+    store: Path = typer.Option(None, help=STORE_HELP),
+    sweep: str = typer.Option(None, help="only this sweep's trials"),
+    status: str = typer.Option(None, help="running | finished | failed | diverged | interrupted"),
+) -> None:
+    """One line per run: id, name, status, rule, seed, epochs done, test accuracy."""
+    st = _store(store)
+    st.mark_stale()
+    table = Table()
+    for col in ("id", "name", "status", "rule", "seed", "epoch", "test acc (%)", "seconds"):
+        table.add_column(col)
+    for r in st.list_runs(sweep_id=sweep, status=status):
+        res = st.results(r["id"]) or {}
+        acc = res.get("test_accuracy")
+        table.add_row(r["id"], r["name"] or "", r["status"], str(r["config"].get("rule", {}).get("name", "")),
+                      str(r["seed"]), str(r["epoch"] or 0), f"{100 * acc:.2f}" if isinstance(acc, float) else "-",
+                      f"{r['seconds']:.1f}" if r["seconds"] else "-")
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, store: Path = typer.Option(None, help=STORE_HELP)) -> None:
+    """A run's status, config, per-epoch metrics, results and artefacts."""
+    import json
+
+    st = _store(store)
+    st.mark_stale()
+    r = st.require_run(run_id)
+    console.print(f"run {run_id}: {r['status']} · seed {r['seed']} · git {r['git_rev']} · dir {r['run_dir']}",
+                  markup=False, highlight=False)
+    if r["message"]:
+        console.print(f"message: {r['message']}", markup=False, highlight=False)
+    console.print(json.dumps(r["config"], indent=2), markup=False, highlight=False)
+    hist = st.metrics(run_id)
+    if hist:
+        table = Table(title="per epoch")
+        cols = [c for c in ("epoch", "train_loss", "test_loss", "test_accuracy", "seconds") if c in hist[0]]
+        for c in cols:
+            table.add_column(c, justify="right")
+        for h in hist:
+            table.add_row(*[f"{h[c]:.4g}" if isinstance(h[c], float) else str(h[c]) for c in cols])
+        console.print(table)
+    console.print(f"results: {json.dumps(st.results(run_id))}", markup=False, highlight=False)
+    console.print(f"artefacts: {json.dumps(st.artefacts(run_id))}", markup=False, highlight=False)
+
+
+@runs_app.command("compare")
+def runs_compare(run_ids: list[str] = typer.Argument(..., help="two or more run ids"),
+                 store: Path = typer.Option(None, help=STORE_HELP)) -> None:
+    """Side by side: the config keys that differ and the final metrics."""
+    from .lab.sweep import _flat
+
+    st = _store(store)
+    runs = [st.require_run(r) for r in run_ids]
+    flats = [_flat(r["config"]) for r in runs]
+    keys = sorted({k for f in flats for k in f if len({str(g.get(k)) for g in flats}) > 1})
+    results = [st.results(r["id"]) or {} for r in runs]
+    metrics = sorted({k for res in results for k, v in res.items() if isinstance(v, int | float)})
+    table = Table()
+    table.add_column("")
+    for r in runs:
+        table.add_column(r["id"])
+    table.add_row("status", *[r["status"] for r in runs])
+    for k in keys:
+        table.add_row(k, *[str(f.get(k, "")) for f in flats])
+    for m in metrics:
+        table.add_row(m, *[f"{res[m]:.4g}" if isinstance(res.get(m), float) else str(res.get(m, "")) for res in results])
+    console.print(table)
+
+
+@app.command("report")
+def report_cmd(
+    target: str = typer.Argument(..., help="a run id or a sweep id"),
+    store: Path = typer.Option(None, help=STORE_HELP),
+    out: Path = typer.Option(None, help="HTML file (default: in the run's or sweep's folder)"),
+) -> None:
+    """Write a self-contained HTML report (figures embedded) for a run or a sweep."""
+    from .lab.report import write_run_report, write_sweep_report
+
+    st = _store(store)
+    if st.get_run(target) is not None:
+        path = write_run_report(st, target, out)
+    elif st.get_sweep(target) is not None:
+        path = write_sweep_report(st, target, out)
+    else:
+        raise PlasticityError(f"no run or sweep {target!r} in {st.path}; see `plasticity runs list`")
+    console.print(f"report: {path}", markup=False, highlight=False)
+
+
+@app.command("sweep")
+def sweep_cmd(
+    spec: Path = typer.Argument(..., help="sweep YAML: base, set, grid, list"),
+    workers: int = typer.Option(2, min=1, help="parallel trials"),
+    executor: str = typer.Option("process", help="process | ray | inline (in the driver, for debugging)"),
+    address: str = typer.Option(None, help="Ray address: auto | HOST:PORT (default: start a local instance)"),
+    store: Path = typer.Option(None, help=STORE_HELP),
+    quiet: bool = typer.Option(False, help="no progress output"),
+) -> None:
+    """Run every unfinished trial; finished ones are skipped, interrupted ones resume. Exit 1 if any failed."""
+    from .errors import check_choice
+    from .lab.sweep import load_sweep, require_ray, run_sweep
+
+    check_choice("executor", executor, ("process", "ray", "inline"))
+    if executor == "ray":
+        require_ray()
+    plan = load_sweep(spec)
+    st = _store(store)
+    if quiet:
+        summary = run_sweep(plan, st, workers=workers, executor=executor, address=address)
+    else:
+        from .lab.progress import SweepProgress, make_progress
+
+        with make_progress(_err_console()) as prog:
+            summary = run_sweep(plan, st, workers=workers, executor=executor, address=address,
+                                on_progress=SweepProgress(prog, plan.name, len(plan.trials)))
+    counts: dict[str, int] = {}
+    for sid in summary.ran:
+        counts[summary.statuses[sid]] = counts.get(summary.statuses[sid], 0) + 1
+    ran = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+    console.print(f"sweep {summary.sweep_id}: {summary.total} trials, skipped {len(summary.skipped)}, "
+                  f"ran {len(summary.ran)} ({ran}); report: {summary.report}", markup=False, highlight=False)
+    raise typer.Exit(0 if summary.ok else 1)
 
 
 @data_app.command("download")
@@ -135,9 +347,11 @@ def data_verify(name: str, data_dir: str = typer.Option(None)) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one line (no traceback) and exit 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
+        if isinstance(rv, int):
+            return rv
     except PlasticityError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"error: {exc}", markup=False, highlight=False)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
         return 2
     except typer.Exit as exc:
         return exc.exit_code

@@ -50,20 +50,45 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "au
     return res
 
 
-def check_finite(model: nn.Module, loss: torch.Tensor, step: int) -> None:
-    """Raise ``DivergenceError`` naming the step and the first non-finite loss, gradient or weight."""
-    if bool(torch.isfinite(loss).all()):
-        grads_ok = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in model.parameters())
-        if grads_ok:
-            return
+def _all_finite(tensors: list[torch.Tensor]) -> bool:
+    """True when no tensor holds NaN/inf. Fast path: one sum per tensor (a NaN/inf anywhere makes the sum
+    non-finite); only when a sum is non-finite (or overflowed) is every element checked."""
+    if not tensors:
+        return True
+    sums = torch.stack([t.detach().sum(dtype=torch.float32) for t in tensors])
+    if bool(torch.isfinite(sums).all()):
+        return True
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
+def check_finite(model: nn.Module, loss: torch.Tensor, step: int, weights: bool = False) -> None:
+    """Raise ``DivergenceError`` naming the step and the first non-finite loss, gradient (or weight) and its layer.
+
+    The error carries ``.step`` and ``.where`` (e.g. ``'gradient of layers.1.weight'``) for the run store.
+    """
+    params = list(model.named_parameters())
+    loss_ok = bool(torch.isfinite(loss).all())
+    if loss_ok and _all_finite([p.grad for _, p in params if p.grad is not None]) and (
+            not weights or _all_finite([p.detach() for _, p in params])):
+        return
     where = "loss"
-    if bool(torch.isfinite(loss).all()):
-        for name, p in model.named_parameters():
+    if loss_ok:
+        for name, p in params:
             if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
                 where = f"gradient of {name}"
                 break
-    raise DivergenceError(f"training diverged at step {step}: non-finite {where} (loss={float(loss):.4g}); "
+            if weights and not bool(torch.isfinite(p.detach()).all()):
+                where = f"weight {name}"
+                break
+    if where == "loss" and params:  # name the layer that blew up: the largest weights
+        mags = [(float(p.detach().abs().max()) if p.numel() else 0.0, n) for n, p in params]
+        big, name = max(mags, key=lambda t: (not math.isfinite(t[0]), t[0]))
+        where = f"loss; largest weights in {name} (max |w| {big:.3g})"
+    loss_s = f"{float(loss):.4g}" if loss.numel() == 1 else "tensor"
+    err = DivergenceError(f"training diverged at step {step}: non-finite {where} (loss={loss_s}); "
                           "lower the learning rate or check the inputs")
+    err.step, err.where = step, where  # type: ignore[attr-defined]
+    raise err
 
 
 class Trainer:
@@ -108,6 +133,14 @@ class Trainer:
             check_finite(self.model, report.loss, self.global_step)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.check_divergence:
+            bad = [n for n, p in self.model.named_parameters() if not bool(torch.isfinite(p.detach()).all())] \
+                if not _all_finite([p.detach() for p in self.model.parameters()]) else []
+            if bad:
+                err = DivergenceError(f"training diverged at step {self.global_step}: non-finite weight {bad[0]} "
+                                      "after the optimizer step; lower the learning rate")
+                err.step, err.where = self.global_step, f"weight {bad[0]}"  # type: ignore[attr-defined]
+                raise err
         return report
 
     def fit(self) -> list[dict[str, float]]:
