@@ -50,6 +50,9 @@ def external_geometries() -> list[str]:
             return list(mod.list_geometries())
         except Exception:  # a half-written geometry package must not break configs
             return []
+    names = getattr(mod, "GEOMETRY_NAMES", None)
+    if names is not None:
+        return list(names)
     reg = getattr(mod, "GEOMETRIES", None)
     return list(reg) if isinstance(reg, dict) else []
 
