@@ -62,8 +62,8 @@ class PSPM(LearningRule):
 
     name = "pspm"
 
-    def __init__(self, eta_plus: float = 0.01, eta_minus: float = 0.01, p_select: float = 0.5, window: float = 10.0,
-                 tolerance: float = 3.0, eta_homeo: float = 0.0005, teacher_forcing: bool = True, tau_vr: float = 10.0,
+    def __init__(self, eta_plus: float = 0.02, eta_minus: float = 0.02, p_select: float = 0.5, window: float = 8.0,
+                 tolerance: float = 2.0, eta_homeo: float = 0.005, teacher_forcing: bool = True, tau_vr: float = 10.0,
                  seed: int = 0) -> None:
         super().__init__(loss="mse", seed=seed)
         self.eta_plus = check_range("eta_plus", eta_plus, 0.0)

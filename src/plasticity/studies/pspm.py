@@ -132,7 +132,7 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
 
 
 _NET = {"dt": 1.0, "tau_mem": 20.0, "tau_syn": 5.0, "t_ref": 2.0, "w_in": 0.2, "w_in_sd": 0.15, "g_rec": 1.0,
-        "input_rate": 20.0, "eta": 0.02, "p_select": 0.5, "window": 8.0, "tolerance": 2.0, "eta_homeo": 0.0005,
+        "input_rate": 20.0, "eta": 0.02, "p_select": 0.5, "window": 8.0, "tolerance": 2.0, "eta_homeo": 0.005,
         "tau_vr": 10.0, "max_corr": 0.5, "lr_final": 1.0}
 
 STUDY = Study(
@@ -147,7 +147,7 @@ STUDY = Study(
     scales={
         "smoke": {**_NET, "n": 20, "n_in": 40, "batch": 2, "n_steps": 200, "iterations": 60, "eval_every": 20,
                   "seeds": 1, "target_ratio": 0.8},
-        "small": {**_NET, "n": 30, "n_in": 50, "batch": 2, "n_steps": 300, "iterations": 1200, "eval_every": 100,
+        "small": {**_NET, "n": 30, "n_in": 50, "batch": 2, "n_steps": 300, "iterations": 600, "eval_every": 50,
                   "seeds": 5, "target_ratio": 0.5},
         "paper": {**_NET, "n": 200, "n_in": 100, "batch": 8, "n_steps": 1000, "iterations": 3000,
                   "eval_every": 100, "seeds": 5, "target_ratio": 0.5},
