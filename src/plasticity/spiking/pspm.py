@@ -1,0 +1,116 @@
+"""Pre-synaptic pool modification (Bagley, Bordelon, Moseley & Wessel 2018/2020, arXiv 1810.03199).
+
+A gradient-free supervised rule for recurrent LIF networks that must reproduce target spike trains. For every
+neuron i and step t:
+  * a *missing* spike (target spike at t, no own spike within +-``tolerance``) potentiates the synapses from
+    its pre-synaptic pool, the inputs and neurons that fired in the ``window`` before t;
+  * an *extra* spike (own spike at t, no target spike within +-``tolerance``) depresses that pool;
+  * each update touches a random subset of the pool (each synapse kept with probability ``p_select``): the
+    stochastic part of PSPM;
+  * homeostasis (synaptic scaling): every incoming weight of i moves by ``eta_homeo * (n_target - n_own)``,
+    matching firing rates even where timing cannot be matched.
+Pre-synaptic activity comes from the target spikes when ``teacher_forcing`` (the recurrent input the network
+should see) or from the network's own spikes. The change dw is written as ``-dw`` into ``.grad``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError, check_range
+from ..rules.base import LearningRule, StepReport
+from .layers import RecurrentLIFLayer, check_sequence
+from .metrics import van_rossum_distance
+from .neurons import lif_initial_state, lif_step
+
+
+def window_any(s: torch.Tensor, before: int, after: int) -> torch.Tensor:
+    """``out[t] = 1`` where ``s`` (time first) has a spike in steps [t - before, t + after]; one cumsum."""
+    cs = torch.cat([torch.zeros_like(s[:1]), s.cumsum(0)])
+    n = s.shape[0]
+    t = torch.arange(n, device=s.device)
+    hi = (t + after + 1).clamp(max=n)
+    lo = (t - before).clamp(min=0)
+    return (cs[hi] - cs[lo]) > 0
+
+
+@torch.no_grad()
+def run_recurrent(layer: RecurrentLIFLayer, x: torch.Tensor, z_rec: torch.Tensor | None = None) -> torch.Tensor:
+    """Simulate ``layer`` on input spikes ``x`` [T, B, n_in]; the recurrent input at step t is ``z_rec[t-1]``
+    when given (teacher forcing), else the layer's own spikes of step t-1."""
+    check_sequence("input", x, layer.fc.in_features)
+    cur = layer.fc(x)
+    if z_rec is not None:
+        check_sequence("z_rec", z_rec, layer.rec.out_features)
+        if z_rec.shape[:2] != x.shape[:2]:
+            raise ConfigError(f"z_rec has shape {tuple(z_rec.shape)}; expected time and batch of x {tuple(x.shape[:2])}")
+    w = layer.rec.weight * layer.rec_mask
+    state = lif_initial_state(cur.shape[1:], layer.p, cur)
+    z = torch.zeros_like(cur[0])
+    out = []
+    for t in range(cur.shape[0]):
+        prev = z if z_rec is None else (z_rec[t - 1] if t > 0 else torch.zeros_like(z))
+        z, state = lif_step(cur[t] + prev @ w.t(), state, layer.p)
+        out.append(z)
+    return torch.stack(out)
+
+
+class PSPM(LearningRule):
+    """Stochastic pre-synaptic pool updates toward target spike trains; ``step(layer, x, target)`` with
+    ``x`` input spikes [T, B, n_in] and ``target`` spikes [T, B, n] for a ``RecurrentLIFLayer``."""
+
+    name = "pspm"
+
+    def __init__(self, eta_plus: float = 0.02, eta_minus: float = 0.02, p_select: float = 0.5, window: float = 8.0,
+                 tolerance: float = 2.0, eta_homeo: float = 0.005, teacher_forcing: bool = True, tau_vr: float = 10.0,
+                 seed: int = 0) -> None:
+        super().__init__(loss="mse", seed=seed)
+        self.eta_plus = check_range("eta_plus", eta_plus, 0.0)
+        self.eta_minus = check_range("eta_minus", eta_minus, 0.0)
+        self.p_select = check_range("p_select", p_select, 0.0, 1.0, low_inclusive=False)
+        self.window = check_range("window", window, 0.0, low_inclusive=False)
+        self.tolerance = check_range("tolerance", tolerance, 0.0)
+        self.eta_homeo = check_range("eta_homeo", eta_homeo, 0.0)
+        self.tau_vr = check_range("tau_vr", tau_vr, 0.0, low_inclusive=False)
+        self.teacher_forcing = bool(teacher_forcing)
+        self._gen = torch.Generator().manual_seed(int(seed))
+
+    def _prepare(self, model: nn.Module) -> None:
+        if not isinstance(model, RecurrentLIFLayer):
+            raise ConfigError(f"PSPM acts on a RecurrentLIFLayer; got {type(model).__name__}")
+
+    def _mask(self, shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
+        return (torch.rand(shape, generator=self._gen) < self.p_select).to(device=like.device, dtype=like.dtype)
+
+    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
+        self._ensure_prepared(model)
+        assert isinstance(model, RecurrentLIFLayer)
+        n = model.rec.out_features
+        check_sequence("target", y, n)
+        if y.shape[:2] != x.shape[:2]:
+            raise ConfigError(f"target spikes {tuple(y.shape)} and input spikes {tuple(x.shape)} differ in time/batch")
+        model.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            z = run_recurrent(model, x, y if self.teacher_forcing else None)
+            dt = model.p.dt
+            tol, win = round(self.tolerance / dt), max(1, round(self.window / dt))
+            missing = (y > 0) & ~window_any(z, tol, tol)
+            extra = (z > 0) & ~window_any(y, tol, tol)
+            err = (missing.to(x.dtype) * self.eta_plus - extra.to(x.dtype) * self.eta_minus).flatten(0, 1)  # [TB, n]
+            rec_pre = y if self.teacher_forcing else z
+            rec_prev = torch.cat([torch.zeros_like(rec_pre[:1]), rec_pre[:-1]])  # recurrent input arrives one step late
+            pools = [window_any(x, win - 1, 0), window_any(rec_prev, win - 1, 0)]
+            counts = y.sum(0) - z.sum(0)  # [B, n] target minus own spike counts
+            homeo = self.eta_homeo * counts.mean(0)
+            for w, pool in ((model.fc.weight, pools[0]), (model.rec.weight, pools[1])):
+                dw = err.t() @ pool.to(x.dtype).flatten(0, 1) * self._mask(w.shape, w)
+                dw = dw + homeo[:, None]
+                if w is model.rec.weight:
+                    dw = dw * model.rec_mask
+                w.grad = -dw
+            d = van_rossum_distance(z.flatten(1), y.flatten(1), tau=self.tau_vr, dt=dt)
+        return StepReport(loss=d.mean(), output=z, metrics={
+            "missing_per_neuron": float(missing.sum() / (n * x.shape[1])),
+            "extra_per_neuron": float(extra.sum() / (n * x.shape[1])),
+            "van_rossum": float(d.mean())})

@@ -1,0 +1,108 @@
+import math
+
+import pytest
+import torch
+
+from plasticity.errors import ConfigError
+from plasticity.spiking.layers import LIFCell, LIFLayer, RecurrentLIFLayer, check_sequence
+from plasticity.spiking.neurons import (
+    LIFParameters,
+    check_lif_parameters,
+    first_spike_time,
+    lif_initial_state,
+    lif_step,
+)
+
+
+def simulate(current: float, p: LIFParameters, n_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.full((1,), current, dtype=torch.float64)
+    st = lif_initial_state((1,), p, x)
+    zs, vs = [], []
+    for _ in range(n_steps):
+        z, st = lif_step(x, st, p)
+        zs.append(z)
+        vs.append(st.v)
+    return torch.cat(zs), torch.cat(vs)
+
+
+@pytest.mark.parametrize("current", [1.05, 1.5, 3.0])
+@pytest.mark.parametrize("dt", [0.1, 0.5])
+def test_time_to_first_spike_matches_closed_form(current, dt):
+    p = LIFParameters(dt=dt, tau_mem=20.0, tau_syn=0.0)
+    t_star = -p.tau_mem * math.log(1.0 - p.v_th / current)  # v(t) = I (1 - exp(-t/tau)) = v_th
+    assert first_spike_time(current, p) == pytest.approx(t_star)
+    z, v = simulate(current, p, int(3 * t_star / dt) + 5)
+    n_first = int(torch.nonzero(z)[0])
+    # the exponential-Euler step is exact for constant input: v after step n is I (1 - exp(-n dt / tau))
+    assert n_first + 1 == math.ceil(t_star / dt - 1e-9)
+    t = torch.arange(1, n_first + 1, dtype=torch.float64) * dt
+    assert torch.allclose(v[:n_first], current * (1 - torch.exp(-t / p.tau_mem)), atol=1e-12)
+
+
+def test_subthreshold_current_never_spikes():
+    p = LIFParameters(dt=1.0, tau_mem=10.0, tau_syn=0.0)
+    assert first_spike_time(0.99, p) == math.inf
+    z, v = simulate(0.99, p, 500)
+    assert z.sum() == 0
+    assert float(v[-1]) == pytest.approx(0.99, abs=1e-6)
+
+
+def test_refractory_period_adds_to_interspike_interval():
+    p = LIFParameters(dt=1.0, tau_mem=20.0, tau_syn=0.0, t_ref=3.0)
+    current = 2.0
+    n_free = math.ceil(first_spike_time(current, p) / p.dt)
+    z, _ = simulate(current, p, 200)
+    times = torch.nonzero(z).flatten()
+    assert int(times[0]) + 1 == n_free
+    assert torch.all(times.diff() == n_free + 3)
+
+
+def test_dynamic_threshold_lengthens_intervals():
+    p = LIFParameters(dt=1.0, tau_mem=20.0, tau_syn=0.0, theta_plus=0.05, tau_theta=1e6)
+    z, _ = simulate(2.0, p, 400)
+    isi = torch.nonzero(z).flatten().diff()
+    assert isi[-1] > isi[0]
+
+
+def test_synaptic_filter_delays_first_spike():
+    fast = LIFParameters(dt=0.5, tau_syn=0.0)
+    slow = LIFParameters(dt=0.5, tau_syn=5.0)
+    # with a synaptic filter the steady current is x / (1 - exp(-dt/tau_syn)); scale to the same steady state
+    a = math.exp(-0.5 / 5.0)
+    z1, _ = simulate(1.5, fast, 400)
+    z2, _ = simulate(1.5 * (1 - a), slow, 400)
+    assert int(torch.nonzero(z2)[0]) > int(torch.nonzero(z1)[0])
+
+
+def test_bad_parameters_raise_clear_errors():
+    with pytest.raises(ConfigError, match="dt"):
+        check_lif_parameters(LIFParameters(dt=0.0))
+    with pytest.raises(ConfigError, match="dt"):
+        LIFCell(4, LIFParameters(dt=-1.0))
+    with pytest.raises(ConfigError, match="v_th"):
+        check_lif_parameters(LIFParameters(v_th=0.0, v_reset=0.0))
+    with pytest.raises(ConfigError, match="surrogate"):
+        check_lif_parameters(LIFParameters(surrogate="nope"))
+
+
+def test_layers_check_shapes_and_run_batched():
+    layer = LIFLayer(5, 7)
+    with pytest.raises(ConfigError, match="time, batch, neurons"):
+        layer(torch.rand(3, 5))
+    with pytest.raises(ConfigError, match="expected 5"):
+        layer(torch.rand(10, 3, 4))
+    with pytest.raises(ConfigError):
+        check_sequence("x", torch.rand(2, 2, 2), 3)
+    rec = RecurrentLIFLayer(5, 7)
+    assert torch.all(rec.rec.weight.diagonal() == 0)
+    s, v = rec(torch.rand(20, 3, 5) * 2, record=True)
+    assert s.shape == v.shape == (20, 3, 7)
+    assert set(s.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_batch_elements_are_independent():
+    layer = LIFLayer(4, 6)
+    x = (torch.rand(30, 5, 4) < 0.3).float()
+    full = layer(x)
+    one = layer(x[:, 2:3])
+    assert torch.equal(full[:, 2:3], one)

@@ -1,0 +1,74 @@
+import pytest
+import torch
+
+from plasticity.errors import ConfigError
+from plasticity.spiking.layers import RecurrentLIFLayer
+from plasticity.spiking.pspm import PSPM, run_recurrent, window_any
+
+
+def test_window_any():
+    s = torch.zeros(10)
+    s[4] = 1
+    assert window_any(s, 1, 2).nonzero().flatten().tolist() == [2, 3, 4, 5]
+    assert window_any(s, 0, 0).nonzero().flatten().tolist() == [4]
+
+
+def test_run_recurrent_matches_layer_forward_when_free():
+    torch.manual_seed(0)
+    layer = RecurrentLIFLayer(5, 6)
+    x = (torch.rand(40, 3, 5) < 0.3).float() * 3
+    assert torch.equal(run_recurrent(layer, x), layer(x))
+
+
+def _setup(seed=0):
+    torch.manual_seed(seed)
+    layer = RecurrentLIFLayer(8, 4)
+    with torch.no_grad():
+        layer.fc.weight.fill_(0.3)
+        layer.rec.weight.zero_()
+    x = (torch.rand(100, 2, 8) < 0.2).float()
+    return layer, x
+
+
+def test_missing_spikes_potentiate_and_extra_spikes_depress():
+    layer, x = _setup()
+    rule = PSPM(eta_plus=0.1, eta_minus=0.1, p_select=1.0, eta_homeo=0.0)
+    silent = torch.zeros(100, 2, 4)
+    rule.step(layer, x, silent)  # student fires, target silent: all errors are extra spikes
+    assert layer.fc.weight.grad.min() >= 0 and layer.fc.weight.grad.max() > 0  # grad = -dw: depression
+    busy = torch.zeros(100, 2, 4)
+    busy[::5] = 1
+    with torch.no_grad():
+        layer.fc.weight.zero_()
+    rule.step(layer, x, busy)  # silent student, target spikes: potentiation
+    assert layer.fc.weight.grad.max() <= 0 and layer.fc.weight.grad.min() < 0
+    assert torch.all(layer.rec.weight.grad.diagonal() == 0)
+
+
+def test_pspm_reduces_distance_to_target():
+    torch.manual_seed(0)
+    teacher, student = RecurrentLIFLayer(20, 10), RecurrentLIFLayer(20, 10)
+    with torch.no_grad():
+        teacher.fc.weight.normal_(0.25, 0.15)
+        student.fc.weight.normal_(0.25, 0.15)
+    x = (torch.rand(200, 2, 20) < 0.02).float()
+    y = run_recurrent(teacher, x)
+    rule = PSPM(eta_plus=0.02, eta_minus=0.02)
+    opt = torch.optim.SGD(student.parameters(), lr=1.0)
+    first = rule.step(student, x, y).loss
+    for _ in range(40):
+        opt.step()
+        last = rule.step(student, x, y).loss
+    assert float(last) < 0.7 * float(first)
+
+
+def test_bad_input():
+    layer, x = _setup()
+    with pytest.raises(ConfigError, match="target"):
+        PSPM().step(layer, x, torch.zeros(100, 2, 5))
+    with pytest.raises(ConfigError, match="differ"):
+        PSPM().step(layer, x, torch.zeros(90, 2, 4))
+    with pytest.raises(ConfigError, match="p_select"):
+        PSPM(p_select=0.0)
+    with pytest.raises(ConfigError, match="RecurrentLIFLayer"):
+        PSPM().prepare(torch.nn.Linear(2, 2))
