@@ -5,7 +5,7 @@ Three orthogonal axes (see DESIGN.md): a *substrate* (``plasticity.models``), a 
 torch optimizers) that turns it into a weight change. ``Trainer`` runs the loop.
 """
 
-from . import analysis, circuits, continual, data, geometry, models, rules
+from . import analysis, circuits, continual, data, geometry, models, rules, spiking
 from .analysis import angle_between, ep_gradient_check, update_alignment
 from .circuits import EIMicrocircuit
 from .continual import HLOP, TaskSequence, run_continual
@@ -29,6 +29,7 @@ from .rules import (
     StepReport,
     make_rule,
 )
+from .spiking import PSPM, RecurrentLIFLayer, SpikingMLP, SurrogateBPTT, SymmetricSTDP, SymSTDPNet
 from .utils import seed_everything
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HLOP",
     "MLP",
+    "PSPM",
     "Backprop",
     "ConfigError",
     "ConvNet",
@@ -58,8 +60,13 @@ __all__ = [
     "MirrorDescent",
     "OpticalDFA",
     "PlasticityError",
+    "RecurrentLIFLayer",
     "SignSymmetry",
+    "SpikingMLP",
     "StepReport",
+    "SurrogateBPTT",
+    "SymSTDPNet",
+    "SymmetricSTDP",
     "TaskData",
     "TaskSequence",
     "Trainer",
@@ -79,5 +86,6 @@ __all__ = [
     "rules",
     "run_continual",
     "seed_everything",
+    "spiking",
     "update_alignment",
 ]

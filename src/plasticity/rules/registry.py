@@ -6,6 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import check_choice
+from ..spiking.bptt import SurrogateBPTT
+from ..spiking.pspm import PSPM
+from ..spiking.symstdp import SymmetricSTDP
 from .backprop import Backprop
 from .base import LearningRule
 from .curl import Curl
@@ -23,6 +26,9 @@ RULES: dict[str, Callable[..., LearningRule]] = {
     "disinhibition": Disinhibition,
     "curl": Curl,
     **EP_RULES,
+    "surrogate-bptt": SurrogateBPTT,
+    "sym-stdp": SymmetricSTDP,
+    "pspm": PSPM,
 }
 
 

@@ -14,6 +14,7 @@ from .metrics import (
     victor_purpura_distance,
 )
 from .neurons import LIFParameters, LIFState, check_lif_parameters, first_spike_time, li_step, lif_step
+from .ops import SpikingEncoder, SpikingMatmul, SpikingSiLU, SpikingSoftmax, SpikingTransformerBlock
 from .pspm import PSPM, run_recurrent
 from .surrogate import SURROGATES, spike_fn
 from .symstdp import SymmetricSTDP, SymSTDPNet
@@ -28,7 +29,12 @@ __all__ = [
     "LIFState",
     "LIReadout",
     "RecurrentLIFLayer",
+    "SpikingEncoder",
     "SpikingMLP",
+    "SpikingMatmul",
+    "SpikingSiLU",
+    "SpikingSoftmax",
+    "SpikingTransformerBlock",
     "SurrogateBPTT",
     "SymSTDPNet",
     "SymmetricSTDP",
