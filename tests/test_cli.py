@@ -126,3 +126,14 @@ def test_sweep_cli_and_rerun_skips(tmp_path: Path, capsys) -> None:
         sweep_id = st.list_sweeps()[0]["id"]
     assert main(["report", sweep_id, "--store", store]) == 0
     assert "report:" in capsys.readouterr().out
+
+
+def test_study_run_set_overrides_and_rejects_unknown_keys(tmp_path, capsys) -> None:
+    from plasticity.cli import main
+
+    assert main(["study", "run", "chinchilla", "--scale", "smoke", "--set", "nope=1", "--out", str(tmp_path)]) == 2
+    assert "no config key 'nope'" in capsys.readouterr().err
+    main(["study", "run", "chinchilla", "--scale", "smoke", "--set", "points=40", "--out", str(tmp_path)])
+    import json
+
+    assert json.loads((tmp_path / "results.json").read_text())["config"]["points"] == 40
