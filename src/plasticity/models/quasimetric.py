@@ -37,12 +37,12 @@ VARIANTS = ("lh", "gh", "gg")
 def prob_poisson_le(a: torch.Tensor, b: torch.Tensor, max_count: int | None = None) -> torch.Tensor:
     """P[X ≤ Y] for independent X ~ Poisson(a), Y ~ Poisson(b), elementwise, as Σ_n P[Y = n] P[X ≤ n].
 
-    The sum is truncated at ``max_count`` (default: mean + 12 sd of the largest rate, at least 30), where the
+    The sum is truncated at ``max_count`` (default: mean + 10 sd of the largest rate + 16), where the
     neglected tail mass is below float64 precision. Differentiable in ``a`` and ``b``.
     """
     if max_count is None:
         top = float(torch.maximum(a.detach().max(), b.detach().max())) if a.numel() else 0.0
-        max_count = math.ceil(top + 12.0 * math.sqrt(top) + 30)
+        max_count = math.ceil(top + 10.0 * math.sqrt(top) + 16)
     n = torch.arange(max_count + 1, device=a.device, dtype=a.dtype)
     lgam = torch.lgamma(n + 1)
     a_, b_ = a.unsqueeze(-1), b.unsqueeze(-1)

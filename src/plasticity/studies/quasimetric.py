@@ -109,11 +109,12 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
 
 
 def evaluate_true(task: PairTask, n_triples: int, seed: int) -> float:
-    """Sanity check of the task: violation fraction of the true shortest-path distances (0 up to rounding)."""
+    """Sanity check of the task: violation fraction of the true shortest-path distances (0 beyond rounding)."""
     d = task.distances.double()
     g = torch.Generator().manual_seed(seed)
     i, j, k = torch.randint(d.shape[0], (3, n_triples), generator=g)
-    return float((d[i, k] - d[i, j] - d[j, k] > 1e-9).double().mean())
+    tol = 1e-5 * (d[i, k] + d[i, j] + d[j, k])  # distances are stored normalised in float32
+    return float((d[i, k] - d[i, j] - d[j, k] > tol).double().mean())
 
 
 def _figure(m: dict[str, Any], cfg: dict[str, Any], ctx: StudyContext) -> None:
@@ -165,7 +166,7 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
 
 
 _BASE = {"models": list(MODELS), "edge_prob": 0.05, "features": "gaussian", "feature_dim": 32, "n_mixtures": 16,
-         "n_processes": 4, "lr": 1e-3, "batch_size": 256, "n_triples": 20000}
+         "n_processes": 4, "lr": 3e-3, "batch_size": 256, "n_triples": 20000}
 STUDY = Study(
     name="quasimetric",
     title="On the learning and learnability of quasimetrics",
@@ -177,9 +178,9 @@ STUDY = Study(
     scales={
         "smoke": {**_BASE, "n_nodes": 24, "train_fraction": 0.5, "hidden": [64], "steps": 120, "seeds": 1,
                   "n_mixtures": 8, "batch_size": 128, "n_triples": 4000},
-        "small": {**_BASE, "n_nodes": 100, "train_fraction": 0.5, "hidden": [128, 128], "steps": 3000, "seeds": 3},
+        "small": {**_BASE, "n_nodes": 100, "train_fraction": 0.5, "hidden": [128, 128], "steps": 1000, "seeds": 3},
         "paper": {**_BASE, "n_nodes": 300, "train_fraction": 0.5, "hidden": [512, 512, 512], "steps": 50000,
-                  "batch_size": 1024, "seeds": 5, "n_mixtures": 64, "n_triples": 200000},
+                  "lr": 1e-3, "batch_size": 1024, "seeds": 5, "n_mixtures": 64, "n_triples": 200000},
     },
     run_fn=run,
     checks_fn=checks,
