@@ -162,7 +162,7 @@ STUDY = Study(
     scales={
         "smoke": {**_BASE, "input_dims": [2], "widths": [2, 6], "depths": [1, 3], "trials": 6,
                   "min_inputs": 500, "inputs_per_dim": 20,                  "detector_trials": 2},
-        "small": {**_BASE, "input_dims": [1, 2, 4], "widths": [2, 3, 4, 6], "depths": [1, 2, 3, 4], "trials": 16,
+        "small": {**_BASE, "input_dims": [1, 2, 4], "widths": [2, 3, 4, 6, 8], "depths": [1, 2, 3, 4, 5], "trials": 32,
                   "min_inputs": 1000, "inputs_per_dim": 40, "detector_trials": 4},
         "paper": {**_BASE, "input_dims": [1, 2, 3, 4, 5, 10], "widths": [2, 3, 4, 5, 6, 8, 10],
                   "depths": [1, 2, 3, 4, 5, 6, 8], "trials": 100,
