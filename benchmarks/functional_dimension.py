@@ -1,7 +1,8 @@
 """Time the batch functional dimension (vmap+jacrev Jacobian and SVD rank) over MLP sizes; prints a table.
 
 Timings on a shared CPU are noisy; the SVD of the tall (B·n_out × params) Jacobian dominates for
-thousands of parameters (a [16, 64, 64, 4] net with 27k inputs took ~230 s on one core). Usage: PYTHONPATH=src python benchmarks/functional_dimension.py
+thousands of parameters (a [16, 64, 64, 4] net with 27k inputs took ~230 s on one core).
+Usage: PYTHONPATH=src python benchmarks/functional_dimension.py
 """
 
 from __future__ import annotations
