@@ -6,14 +6,14 @@ torch optimizers) that turns it into a weight change. ``Trainer`` runs the loop.
 """
 
 from . import analysis, circuits, continual, data, geometry, models, rules, spiking
-from .analysis import angle_between, ep_gradient_check, update_alignment
+from .analysis import angle_between, ep_gradient_check, functional_dimension, update_alignment
 from .circuits import EIMicrocircuit
 from .continual import HLOP, TaskSequence, run_continual
 from .data import TaskData, load_dataset
 from .errors import ConfigError, DataError, DivergenceError, PlasticityError
 from .geometry import DaleLaw, DeviceSynapses, FixedPolarity, MirrorDescent, make_geometry
 from .lab import Trainer, evaluate
-from .models import MLP, ConvNet, EnergyConvNet, EnergyMLP
+from .models import MLP, PQE, ConvNet, EnergyConvNet, EnergyMLP
 from .rules import (
     Backprop,
     Curl,
@@ -37,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HLOP",
     "MLP",
+    "PQE",
     "PSPM",
     "Backprop",
     "ConfigError",
@@ -78,6 +79,7 @@ __all__ = [
     "data",
     "ep_gradient_check",
     "evaluate",
+    "functional_dimension",
     "geometry",
     "load_dataset",
     "make_geometry",

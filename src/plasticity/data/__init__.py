@@ -3,6 +3,7 @@
 from .batches import batches
 from .digits import load_digits
 from .download import download
+from .graphs import graph_pair_task, random_digraph_distances
 from .idx import IDX_FILES, has_dataset, load_idx_dataset, read_idx, resolve_data_dir
 from .modadd import modular_addition, one_hot_pairs
 from .registry import DATASETS, load_dataset
@@ -15,12 +16,14 @@ __all__ = [
     "TaskData",
     "batches",
     "download",
+    "graph_pair_task",
     "has_dataset",
     "load_dataset",
     "load_digits",
     "load_idx_dataset",
     "modular_addition",
     "one_hot_pairs",
+    "random_digraph_distances",
     "read_idx",
     "resolve_data_dir",
     "student_teacher",
