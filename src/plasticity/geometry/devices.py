@@ -40,7 +40,8 @@ class DeviceSynapses(torch.optim.Optimizer):
         lr: learning rate (the desired change is −lr·grad before pulse quantisation).
         levels: conductance states per device (≥ 2).
         nonlinearity: ν ≥ 0 of the potentiation/depression curves (0 = linear).
-        g_min, g_max: conductance range (g_min < g_max, arbitrary units).
+        g_min: lowest conductance (arbitrary units; g_min < g_max).
+        g_max: highest conductance.
         w_range: r, the largest |w| representable (one device fully on, the other off).
         scheme: ``"bidirectional"`` or ``"unidirectional"``.
         variation: relative std of each device's G_max (device-to-device variation).
