@@ -15,26 +15,28 @@ import torch
 import plasticity as P
 
 
-def time_rule(name: str, device: torch.device, repeats: int, sizes: list[int], batch: int) -> float:
-    torch.manual_seed(0)
-    model = P.MLP(sizes).to(device)
-    rule = P.make_rule(name, seed=0)
-    rule.prepare(model)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-    x = torch.rand(batch, sizes[0], device=device)
-    y = torch.randint(0, sizes[-1], (batch,), device=device)
-    times = []
-    for i in range(repeats + 5):
-        if device.type == "cuda":
+class _Setup:
+    """One rule's model, optimizer and fixed batch, so steps of all rules can be interleaved."""
+
+    def __init__(self, name: str, device: torch.device, sizes: list[int], batch: int) -> None:
+        torch.manual_seed(0)
+        self.model = P.MLP(sizes).to(device)
+        self.rule = P.make_rule(name, seed=0)
+        self.rule.prepare(self.model)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=1e-3)
+        self.x = torch.rand(batch, sizes[0], device=device)
+        self.y = torch.randint(0, sizes[-1], (batch,), device=device)
+        self.device = device
+
+    def step_time(self) -> float:
+        if self.device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        rule.step(model, x, y)
-        opt.step()
-        if device.type == "cuda":
+        self.rule.step(self.model, self.x, self.y)
+        self.opt.step()
+        if self.device.type == "cuda":
             torch.cuda.synchronize()
-        if i >= 5:
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -49,11 +51,14 @@ def main() -> None:
     dev = torch.device(args.device)
     sizes, batch = [784, 1000, 1000, 10], 128
     names = args.rules.split(",")
-    # interleave repetitions so machine load affects all rules alike
+    # interleave single steps of all rules so machine load affects every rule alike
+    setups = {n: _Setup(n, dev, sizes, batch) for n in names}
     med: dict[str, list[float]] = {n: [] for n in names}
-    for _ in range(3):
+    for i in range(3 * args.repeats + 5):
         for n in names:
-            med[n].append(time_rule(n, dev, args.repeats, sizes, batch))
+            t = setups[n].step_time()
+            if i >= 5:
+                med[n].append(t)
     base = statistics.median(med["bp"]) if "bp" in med else None
     targets = {"fa": 1.15, "sign": 1.15, "dfa": 1.05}
     print(f"MLP {sizes}, batch {batch}, device {dev}, threads {torch.get_num_threads()}")

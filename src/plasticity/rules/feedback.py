@@ -159,8 +159,7 @@ class SignSymmetry(_FeedbackRule):
         w = module.weight.detach()
         if self.scale is None:
             return torch.sign(w)
-        mean_abs = torch.linalg.vector_norm(w, 1) / w.numel()
-        return torch.copysign(mean_abs.expand_as(w), w)      # one pass: mean|W| * sign(W)
+        return torch.sign(w).mul_(w.abs().mean())      # mean|W| * sign(W); faster than vector_norm + copysign
 
 
 def fa_weight_angles(rule: FeedbackAlignment, model: nn.Module) -> dict[str, float]:
