@@ -16,8 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import ConfigError
 
-BUILTIN_OPTIMIZERS = ("sgd", "adam")
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -30,16 +28,23 @@ def known_rules() -> list[str]:
 
 
 def known_geometries() -> list[str]:
-    """Built-in optimizers plus, when ``plasticity.geometry`` exists, its registered geometries."""
-    from .optim import OPTIMIZERS, external_geometries
+    """Built-in and registered optimizers plus every ``plasticity.geometry`` name."""
+    from .optim import known_optimizers
 
-    return sorted(set(BUILTIN_OPTIMIZERS) | set(OPTIMIZERS) | set(external_geometries()))
+    return known_optimizers()
 
 
 def known_datasets() -> list[str]:
     from ..data.registry import DATASETS
 
     return sorted(DATASETS)
+
+
+def _one_of(value: str, allowed: list[str], what: str) -> str:
+    """Field-validator body: ``value`` if it is in ``allowed``, else a ValueError listing them."""
+    if value not in allowed:
+        raise ValueError(f"unknown {what}; allowed: {', '.join(allowed)}")
+    return value
 
 
 class ModelConfig(_Section):
@@ -63,10 +68,7 @@ class RuleConfig(_Section):
     @field_validator("name")
     @classmethod
     def _known(cls, v: str) -> str:
-        allowed = known_rules()
-        if v not in allowed:
-            raise ValueError(f"unknown rule; allowed: {', '.join(allowed)}")
-        return v
+        return _one_of(v, known_rules(), "rule")
 
 
 class GeometryConfig(_Section):
@@ -79,10 +81,7 @@ class GeometryConfig(_Section):
     @field_validator("name")
     @classmethod
     def _known(cls, v: str) -> str:
-        allowed = known_geometries()
-        if v not in allowed:
-            raise ValueError(f"unknown geometry; allowed: {', '.join(allowed)}")
-        return v
+        return _one_of(v, known_geometries(), "geometry")
 
 
 class DataConfig(_Section):
@@ -94,10 +93,7 @@ class DataConfig(_Section):
     @field_validator("name")
     @classmethod
     def _known(cls, v: str) -> str:
-        allowed = known_datasets()
-        if v not in allowed:
-            raise ValueError(f"unknown dataset; allowed: {', '.join(allowed)}")
-        return v
+        return _one_of(v, known_datasets(), "dataset")
 
 
 class TrainingConfig(_Section):
