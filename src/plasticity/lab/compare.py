@@ -13,13 +13,12 @@ from ..analysis.alignment import update_alignment
 from ..data.registry import load_dataset
 from ..data.task import TaskData
 from ..errors import ConfigError, check_choice, check_range
-from ..geometry import GEOMETRY_NAMES, make_geometry
 from ..models import MLP, ConvNet
 from ..rules.registry import make_rule
 from ..utils import atomic_write_json, resolve_device, seed_everything
+from .optim import known_optimizers, make_optimizer
 from .trainer import Callback, Trainer
 
-OPTIMIZERS = ("sgd", "adam", *GEOMETRY_NAMES)
 MODELS = ("mlp", "conv")
 
 
@@ -77,7 +76,7 @@ def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 3
         raise ConfigError("rules is empty; give at least one, e.g. --rules bp,fa")
     for r in rules:
         make_rule(r)  # validates names before any training
-    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_choice("optimizer", optimizer, known_optimizers())
     check_range("lr", lr, 0.0, low_inclusive=False)
     check_range("epochs", epochs, 1)
     dev = resolve_device(device)
@@ -93,13 +92,8 @@ def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 3
         rule = make_rule(name, seed=seed, **rule_kwargs.get(name, {}))
         params = net.parameters()
         lr_r = rule_lr.get(name, lr)
-        if optimizer == "sgd":
-            opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr_r, momentum=momentum)
-        elif optimizer == "adam":
-            opt = torch.optim.Adam(params, lr=lr_r)
-        else:  # a geometry of plasticity (mirror descent, polarity, Dale, devices)
-            kw = {} if optimizer == "device" else {"momentum": momentum}
-            opt = make_geometry(optimizer, params, lr=lr_r, **kw)
+        # synapse devices have no momentum; every other optimizer/geometry takes the comparison's
+        opt = make_optimizer(optimizer, params, lr=lr_r, momentum=0.0 if optimizer == "device" else momentum)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
         callbacks: list[Callback] = [_Schedule(sched), AlignmentProbe(xb, yb)]
         if progress is not None:
