@@ -107,17 +107,11 @@ def study_run(
     set_: list[str] = typer.Option(None, "--set", help="override a config key of the scale: KEY=VALUE (YAML value)"),
 ) -> None:
     """Run a study, print PASS/FAIL per check (measured vs paper); exit 1 if any check failed."""
-    import yaml
-
+    from .lab.config import parse_override
     from .lab.report import write_study_report
     from .studies import get_study
 
-    overrides = {}
-    for item in set_ or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise PlasticityError(f"--set {item!r} must look like KEY=VALUE, e.g. --set dataset=fashion-mnist")
-        overrides[key.strip()] = yaml.safe_load(value)
+    overrides = {".".join(path): value for path, value in map(parse_override, set_ or [])}
     result = get_study(name).run(scale=scale, out_dir=out, device=device, seed=seed, quiet=quiet, **overrides)
     for c in result.checks:
         console.print(c.line(), markup=False, highlight=False, soft_wrap=True)
