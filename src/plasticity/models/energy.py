@@ -88,6 +88,14 @@ class EnergyNet(nn.Module):
 
     symmetric: bool = True
 
+    @torch.no_grad()
+    def _scale_init(self, gain: float) -> None:
+        """Multiply every weight matrix/kernel (not biases) by ``gain`` after PyTorch's default init."""
+        if gain != 1.0:
+            for p in self.parameters():
+                if p.dim() > 1:
+                    p.mul_(float(gain))
+
     def __init__(self, activation: str = "sigmoid4", T1: int = 30, T2: int = 10, sigma: float = 0.0,
                  update: str = "alternate") -> None:
         super().__init__()
@@ -230,11 +238,7 @@ class EnergyMLP(EnergyNet):
         self.readout = nn.Linear(sizes[-2], sizes[-1], bias=bias)
         self.feedback = nn.ModuleList(
             nn.Linear(b, a, bias=False) for a, b in itertools.pairwise(hidden)) if not self.symmetric else None
-        if init_gain != 1.0:
-            with torch.no_grad():
-                for p in self.parameters():
-                    if p.dim() > 1:
-                        p.mul_(float(init_gain))
+        self._scale_init(init_gain)
 
     def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
@@ -313,11 +317,7 @@ class EnergyConvNet(EnergyNet):
         self.convs = nn.ModuleList(convs)
         self.shapes = shapes
         self.readout = nn.Linear(c * h * w, int(n_classes))
-        if init_gain != 1.0:
-            with torch.no_grad():
-                for p in self.parameters():
-                    if p.dim() > 1:
-                        p.mul_(float(init_gain))
+        self._scale_init(init_gain)
 
     def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(x.shape[0], *self.input_shape) if x.dim() == 2 else x
