@@ -23,6 +23,23 @@ def check_sequence(name: str, x: torch.Tensor, n_features: int | None = None) ->
     return x
 
 
+def run_lif(cur: torch.Tensor, p: LIFParameters, w_rec: torch.Tensor | None = None, record: bool = False,
+            ) -> tuple[torch.Tensor, torch.Tensor | None, LIFState]:
+    """Simulate LIF neurons driven by input currents ``cur [T, B, N]`` (one loop over time), optionally with
+    recurrent weights ``w_rec [N, N]`` acting on the previous step's spikes; returns spikes, the membrane
+    trace (``record`` only, else None) and the final state."""
+    state = lif_initial_state(cur.shape[1:], p, cur)
+    z = torch.zeros_like(cur[0])
+    out, vs = [], []
+    for t in range(cur.shape[0]):
+        drive = cur[t] if w_rec is None else cur[t] + z @ w_rec.t()
+        z, state = lif_step(drive, state, p)
+        out.append(z)
+        if record:
+            vs.append(state.v)
+    return torch.stack(out), (torch.stack(vs) if record else None), state
+
+
 class LIFCell(nn.Module):
     """A population of LIF neurons; ``forward(x_t, state) -> (spikes, state)`` (state None = rest)."""
 
@@ -48,17 +65,8 @@ class LIFLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, record: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         check_sequence("input", x, self.fc.in_features)
-        cur = self.fc(x)
-        state = lif_initial_state(cur.shape[1:], self.p, cur)
-        out, vs = [], []
-        for t in range(cur.shape[0]):
-            z, state = lif_step(cur[t], state, self.p)
-            out.append(z)
-            if record:
-                vs.append(state.v)
-        self.state = state
-        z = torch.stack(out)
-        return (z, torch.stack(vs)) if record else z
+        zs, vs, self.state = run_lif(self.fc(x), self.p, record=record)
+        return (zs, vs) if record else zs
 
 
 class RecurrentLIFLayer(nn.Module):
@@ -78,19 +86,8 @@ class RecurrentLIFLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, record: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         check_sequence("input", x, self.fc.in_features)
-        cur = self.fc(x)
-        state = lif_initial_state(cur.shape[1:], self.p, cur)
-        w = self.rec.weight * self.rec_mask
-        z = torch.zeros_like(cur[0])
-        out, vs = [], []
-        for t in range(cur.shape[0]):
-            z, state = lif_step(cur[t] + z @ w.t(), state, self.p)
-            out.append(z)
-            if record:
-                vs.append(state.v)
-        self.state = state
-        zs = torch.stack(out)
-        return (zs, torch.stack(vs)) if record else zs
+        zs, vs, self.state = run_lif(self.fc(x), self.p, self.rec.weight * self.rec_mask, record)
+        return (zs, vs) if record else zs
 
 
 class LIReadout(nn.Module):
