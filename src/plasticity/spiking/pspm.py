@@ -20,9 +20,8 @@ from torch import nn
 
 from ..errors import ConfigError, check_range
 from ..rules.base import LearningRule, StepReport
-from .layers import RecurrentLIFLayer, check_sequence
+from .layers import RecurrentLIFLayer, check_sequence, run_lif
 from .metrics import van_rossum_distance
-from .neurons import lif_initial_state, lif_step
 
 
 def window_any(s: torch.Tensor, before: int, after: int) -> torch.Tensor:
@@ -46,14 +45,11 @@ def run_recurrent(layer: RecurrentLIFLayer, x: torch.Tensor, z_rec: torch.Tensor
         if z_rec.shape[:2] != x.shape[:2]:
             raise ConfigError(f"z_rec has shape {tuple(z_rec.shape)}; expected time and batch of x {tuple(x.shape[:2])}")
     w = layer.rec.weight * layer.rec_mask
-    state = lif_initial_state(cur.shape[1:], layer.p, cur)
-    z = torch.zeros_like(cur[0])
-    out = []
-    for t in range(cur.shape[0]):
-        prev = z if z_rec is None else (z_rec[t - 1] if t > 0 else torch.zeros_like(z))
-        z, state = lif_step(cur[t] + prev @ w.t(), state, layer.p)
-        out.append(z)
-    return torch.stack(out)
+    if z_rec is None:
+        return run_lif(cur, layer.p, w)[0]
+    # teacher forcing: the recurrent drive is known in advance (z_rec shifted by one step), one matmul
+    prev = torch.cat([torch.zeros_like(z_rec[:1]), z_rec[:-1]])
+    return run_lif(cur + prev @ w.t(), layer.p)[0]
 
 
 class PSPM(LearningRule):
