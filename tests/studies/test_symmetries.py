@@ -13,7 +13,9 @@ def test_symmetries_smoke_runs_detects_and_shows_depth_trend(tmp_path):
     depth = next(c for n, c in checks.items() if "depth" in n)
     assert dead.passed and generic.passed and depth.passed, [c.line() for c in res.checks]
     grid = res.metrics["grid"]
-    assert len(grid) == 4 and all(0.0 <= r["fraction_no_hidden"] <= 1.0 and r["mean_deficit"] >= 0 for r in grid)
+    assert {r["sweep"] for r in grid} == {"width", "input_dim", "width_only"}
+    assert all(r["n0"] == r["width"] for r in grid if r["sweep"] == "width")  # the paper's (n, ..., n, 1) nets
+    assert len(grid) == 12 and all(0.0 <= r["fraction_no_hidden"] <= 1.0 and r["mean_deficit"] >= 0 for r in grid)
     assert json.loads((tmp_path / "results.json").read_text())["study"] == "symmetries"
     assert (tmp_path / "fraction_no_hidden_symmetries.png").exists()
 
@@ -23,3 +25,13 @@ def test_symmetries_scales_are_valid():
     for scale in ("smoke", "small", "paper"):
         cfg = study.config(scale)
         assert cfg["init"] in ("torch", "he_normal") and cfg["trials"] >= 1
+
+
+def test_symmetries_fraction_from_shared_architecture_is_measured_once(tmp_path):
+    """An architecture that belongs to two sweeps (n0 = width = fixed_width) is drawn once and reported in both."""
+    study = get_study("symmetries")
+    res = study.run(scale="smoke", out_dir=tmp_path, quiet=True, fixed_width=2, input_dims=[2], widths=[2],
+                    depths=[1], trials=2, detector_trials=1)
+    rows = res.metrics["grid"]
+    assert [r["sweep"] for r in rows] == ["width", "input_dim", "width_only"]
+    assert len({r["fraction_no_hidden"] for r in rows}) == 1 and len({r["mean_deficit"] for r in rows}) == 1

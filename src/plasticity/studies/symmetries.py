@@ -1,11 +1,15 @@
 """Hidden symmetries of ReLU networks (Grigsby, Lindsey & Rolnick, ICML 2023).
 
-For each architecture ``(n0, w, ..., w, 1)`` on a grid of input dimension ``n0``, width ``w`` and depth
-(number of hidden layers), draw random initialisations and estimate the functional dimension as the rank of
-the parameter Jacobian over many inputs (``analysis.symmetries``). A draw has *no hidden symmetries* when the
-rank reaches ``#params − #hidden neurons``. The paper reports that this probability falls towards 0 with
-depth and rises towards 1 with width and input dimension. We also check the detector itself: a net with a
-dead neuron (zero incoming weights, negative bias) must lose rank, and wide shallow nets must reach the bound.
+For architectures ``(n0, w, ..., w, 1)`` draw random initialisations and estimate the functional dimension as
+the rank of the parameter Jacobian over many inputs (``analysis.symmetries``). A draw has *no hidden
+symmetries* when the rank reaches ``#params − #hidden neurons``. The paper reports that this probability falls
+towards 0 with depth and rises towards 1 with width and input dimension; its experiments (Sec. 7, Fig. 6) use
+``n0 = n1 = ... = n_{d-1}``, i.e. width and input dimension grow together, and so does our ``width`` sweep.
+Two more sweeps separate the factors: input dimension at a fixed width (``n0 <= width``, as Theorem 1 needs)
+and width at a fixed input dimension. The last one is not a claim of the paper and we find it does not help:
+a wide layer fed a low-dimensional input has more stably unactivated neurons over the input's image.
+We also check the detector itself: a net with a dead neuron (zero incoming weights, negative bias) must lose
+rank, and generic one-hidden-layer nets must reach the bound.
 
 The batch rank is a lower bound on the rank over all of input space; deep and wide nets have small activation
 regions, so more inputs can only raise it (the batch is ``inputs_per_dim`` rows per dimension of the bound).
@@ -48,7 +52,8 @@ def _n_inputs(cfg: dict[str, Any], bound: int) -> int:
     return max(int(cfg["min_inputs"]), int(cfg["inputs_per_dim"]) * bound)
 
 
-def _fraction_full(n0: int, width: int, depth: int, cfg: dict[str, Any], g: torch.Generator) -> dict[str, float]:
+def _fraction_full(n0: int, width: int, depth: int, cfg: dict[str, Any], g: torch.Generator,
+                   sweep: str) -> dict[str, Any]:
     sizes = [n0] + [width] * depth + [1]
     bound = bound_for_sizes(sizes)
     full, deficits = 0, []
@@ -58,8 +63,21 @@ def _fraction_full(n0: int, width: int, depth: int, cfg: dict[str, Any], g: torc
         fd = functional_dimension(net, x)
         full += fd.deficit == 0
         deficits.append(fd.deficit)
-    return {"n0": n0, "width": width, "depth": depth, "bound": bound,
+    return {"sweep": sweep, "n0": n0, "width": width, "depth": depth, "bound": bound,
             "fraction_no_hidden": full / cfg["trials"], "mean_deficit": float(np.mean(deficits))}
+
+
+def _architectures(cfg: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """``(sweep, n0, width)`` for the three sweeps; each is run at every depth.
+
+    ``width``: the paper's architectures ``(n, n, ..., n, 1)`` -- input dimension equal to the width (Sec. 7);
+    ``input_dim``: input dimension ``n0 <= fixed_width`` at a fixed width (Theorem 1 needs no layer narrower
+    than the input); ``width_only``: width grows at a fixed input dimension (not a claim of the paper; reported).
+    """
+    archs = [("width", w, w) for w in cfg["widths"]]
+    archs += [("input_dim", n0, cfg["fixed_width"]) for n0 in cfg["input_dims"]]
+    archs += [("width_only", cfg["fixed_input_dim"], w) for w in cfg["widths"] if w >= cfg["fixed_input_dim"]]
+    return archs
 
 
 def _detector_checks(cfg: dict[str, Any], g: torch.Generator) -> dict[str, Any]:
@@ -80,8 +98,9 @@ def _detector_checks(cfg: dict[str, Any], g: torch.Generator) -> dict[str, Any]:
     return {"detector_sizes": sizes, "generic_deficits": generic, "dead_neuron_deficits": dead}
 
 
-def _trend(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
-    """Mean fraction at each value of ``key`` (averaged over the other grid axes)."""
+def _trend(rows: list[dict[str, Any]], sweep: str, key: str) -> dict[str, float]:
+    """Mean fraction at each value of ``key`` within one sweep (averaged over depths / the other axis)."""
+    rows = [r for r in rows if r["sweep"] == sweep]
     vals = sorted({r[key] for r in rows})
     return {str(v): float(np.mean([r["fraction_no_hidden"] for r in rows if r[key] == v])) for v in vals}
 
@@ -89,14 +108,19 @@ def _trend(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(ctx.seed)
-    rows = []
-    for n0, width, depth in itertools.product(cfg["input_dims"], cfg["widths"], cfg["depths"]):
-        rows.append(_fraction_full(n0, width, depth, cfg, g))
+    rows, done = [], {}
+    for (sweep, n0, width), depth in itertools.product(_architectures(cfg), cfg["depths"]):
+        if (n0, width, depth) in done:  # same architecture in two sweeps: measured once
+            rows.append({**done[(n0, width, depth)], "sweep": sweep})
+            continue
+        rows.append(_fraction_full(n0, width, depth, cfg, g, sweep))
+        done[(n0, width, depth)] = rows[-1]
         r = rows[-1]
-        ctx.log(f"n0={n0} width={width} depth={depth}: no hidden symmetries in {r['fraction_no_hidden']:.2f} "
-                f"(mean deficit {r['mean_deficit']:.2f} of bound {r['bound']})")
-    metrics: dict[str, Any] = {"grid": rows, "by_depth": _trend(rows, "depth"), "by_width": _trend(rows, "width"),
-                               "by_input_dim": _trend(rows, "n0")}
+        ctx.log(f"{sweep}: n0={n0} width={width} depth={depth}: no hidden symmetries in "
+                f"{r['fraction_no_hidden']:.2f} (mean deficit {r['mean_deficit']:.2f} of bound {r['bound']})")
+    metrics: dict[str, Any] = {
+        "grid": rows, "by_depth": _trend(rows, "width", "depth"), "by_width": _trend(rows, "width", "width"),
+        "by_input_dim": _trend(rows, "input_dim", "n0"), "by_width_fixed_input": _trend(rows, "width_only", "width")}
     metrics.update(_detector_checks(cfg, g))
     _figure(metrics, cfg, ctx)
     return metrics
@@ -108,14 +132,17 @@ def _figure(m: dict[str, Any], cfg: dict[str, Any], ctx: StudyContext) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n0s = sorted({r["n0"] for r in m["grid"]})
-    fig, axes = plt.subplots(1, len(n0s), figsize=(3.6 * len(n0s), 3.2), squeeze=False)
-    for ax, n0 in zip(axes[0], n0s, strict=True):
-        for width in cfg["widths"]:
-            pts = sorted((r["depth"], r["fraction_no_hidden"]) for r in m["grid"] if r["n0"] == n0 and r["width"] == width)
-            ax.plot(*zip(*pts, strict=True), "o-", label=f"width {width}")
-        ax.set(xlabel="depth (hidden layers)", ylabel="P(no hidden symmetries)", title=f"input dim {n0}",
-               ylim=(-0.05, 1.05))
+    panels = [("width", "width", "n0 = width (paper's (n, ..., n, 1))", "width"),
+              ("input_dim", "n0", f"width {cfg['fixed_width']}, input dim varies", "input dim"),
+              ("width_only", "width", f"input dim {cfg['fixed_input_dim']}, width varies", "width")]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
+    for ax, (sweep, key, title, label) in zip(axes, panels, strict=True):
+        rows = [r for r in m["grid"] if r["sweep"] == sweep]
+        for v in sorted({r[key] for r in rows}):
+            pts = sorted((r["depth"], r["fraction_no_hidden"]) for r in rows if r[key] == v)
+            ax.plot(*zip(*pts, strict=True), "o-", label=f"{label} {v}")
+        ax.set(xlabel="depth (hidden layers)", ylabel="P(no hidden symmetries)", title=title, ylim=(-0.05, 1.05))
+        ax.title.set_fontsize(9)
         ax.legend(fontsize=7)
     fig.suptitle(f"{cfg['trials']} inits per point, max({cfg['min_inputs']}, {cfg['inputs_per_dim']}·bound) inputs, "
                  f"init={cfg['init']}", fontsize=8)
@@ -140,13 +167,15 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
                     0.0, max(m["generic_deficits"]) == 0, f"deficits {m['generic_deficits']}"),
         CheckResult("P(no hidden symmetries) falls with depth (shallowest − deepest)", d_lo - d_hi, "> 0 (→ 0)",
                     d_hi < d_lo, f"by depth {m['by_depth']}"),
-        CheckResult("P(no hidden symmetries) rises with width (widest − narrowest)", w_hi - w_lo, "> 0 (→ 1)",
-                    w_hi > w_lo, f"by width {m['by_width']}"),
+        CheckResult("P(no hidden symmetries) rises with width, input dim = width (widest − narrowest)", w_hi - w_lo,
+                    "> 0 (→ 1)", w_hi > w_lo, f"by width {m['by_width']}; at a fixed input dim "
+                    f"{cfg['fixed_input_dim']} (not a paper claim): {m['by_width_fixed_input']}"),
     ]
     if len(m["by_input_dim"]) > 1:
         i_lo, i_hi = _ends(m["by_input_dim"])
-        out.append(CheckResult("P(no hidden symmetries) rises with input dimension (largest − smallest)",
-                               i_hi - i_lo, "> 0 (→ 1)", i_hi > i_lo, f"by input dim {m['by_input_dim']}"))
+        out.append(CheckResult(f"P(no hidden symmetries) rises with input dimension at width {cfg['fixed_width']} "
+                               "(largest − smallest)", i_hi - i_lo, "> 0 (→ 1)", i_hi > i_lo,
+                               f"by input dim {m['by_input_dim']}"))
     return out
 
 
@@ -160,13 +189,14 @@ STUDY = Study(
     claim="The probability that a random ReLU net has no hidden symmetries (functional dimension = #params − "
           "#hidden neurons) falls towards 0 with depth and rises towards 1 with width and input dimension.",
     scales={
-        "smoke": {**_BASE, "input_dims": [2], "widths": [2, 6], "depths": [1, 3], "trials": 6,
-                  "min_inputs": 500, "inputs_per_dim": 20,                  "detector_trials": 2},
-        "small": {**_BASE, "input_dims": [1, 2, 4], "widths": [2, 3, 4, 6, 8], "depths": [1, 2, 3, 4, 5], "trials": 32,
-                  "min_inputs": 1000, "inputs_per_dim": 40, "detector_trials": 4},
-        "paper": {**_BASE, "input_dims": [1, 2, 3, 4, 5, 10], "widths": [2, 3, 4, 5, 6, 8, 10],
-                  "depths": [1, 2, 3, 4, 5, 6, 8], "trials": 100,
-                  "min_inputs": 5000, "inputs_per_dim": 200, "detector_trials": 16},
+        "smoke": {**_BASE, "widths": [2, 6], "depths": [1, 3], "input_dims": [1, 4], "fixed_width": 4,
+                  "fixed_input_dim": 2, "trials": 6, "min_inputs": 500, "inputs_per_dim": 20, "detector_trials": 2},
+        "small": {**_BASE, "widths": [2, 3, 4, 5, 6, 8], "depths": [1, 2, 3, 4, 5], "input_dims": [1, 2, 4, 6],
+                  "fixed_width": 6, "fixed_input_dim": 1, "trials": 32, "min_inputs": 1000, "inputs_per_dim": 40,
+                  "detector_trials": 4},
+        "paper": {**_BASE, "widths": [2, 3, 4, 5, 6, 8, 10, 15], "depths": [1, 2, 3, 4, 5, 6], "input_dims": [1, 2, 5, 10],
+                  "fixed_width": 10, "fixed_input_dim": 1, "trials": 100, "min_inputs": 5000, "inputs_per_dim": 100,
+                  "detector_trials": 16},
     },
     run_fn=run,
     checks_fn=checks,
