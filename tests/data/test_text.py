@@ -5,6 +5,7 @@ import torch
 
 import plasticity as P
 from plasticity.data.text import CharCorpus, load_corpus
+from plasticity.errors import ConfigError
 from plasticity.models.gpt import TinyGPT
 
 
@@ -34,3 +35,15 @@ def test_bad_inputs():
         TinyGPT(10, d_model=10, n_heads=3)
     with pytest.raises(P.ConfigError, match="exceeds the model context"):
         TinyGPT(10, context=4, d_model=8, n_heads=2)(torch.zeros(1, 5, dtype=torch.long))
+
+
+def test_tiled_windows_cover_the_split_in_order_and_match_reversed_symbols():
+    text = "".join(chr(97 + (i * 7) % 26) for i in range(1000))
+    fwd, bwd = CharCorpus(text, 0.2), CharCorpus(text, 0.2, reverse=True)
+    x, y = fwd.tiled("val", 16)
+    n = (len(fwd.val) - 1) // 16
+    assert x.shape == y.shape == (n, 16)
+    assert torch.equal(x.flatten(), fwd.val[: n * 16]) and torch.equal(y.flatten(), fwd.val[1 : n * 16 + 1])
+    assert sorted(bwd.val.tolist()) == sorted(fwd.val.tolist())  # same held-out characters, read backwards
+    with pytest.raises(ConfigError, match="too long"):
+        fwd.tiled("val", 10_000)

@@ -21,6 +21,9 @@ def test_smoke_runs_and_reports(tmp_path):
     data = json.loads((tmp_path / "results.json").read_text())
     assert "acc_bp" in data["metrics"] and "asym_after_gep_homeo" in data["metrics"]
     assert -1 <= data["metrics"]["gep_cos_min_gep"] <= 1
+    runs = data["metrics"]["asym_runs"]  # the asymmetry part runs on its own (deeper) net, per seed
+    assert set(runs) == {"gep", "gep_homeo"} and data["metrics"]["asym_sizes"] == [64, 12, 12, 12, 10]
+    assert all(0 <= r["acc"] <= 1 and r["asym_after"] >= 0 for r in runs["gep"] + runs["gep_homeo"])
 
 
 @pytest.mark.parametrize("scale", ["small", "paper"])
@@ -28,6 +31,12 @@ def test_configs_validate(scale):
     cfg = get_study("ep").config(scale)
     validate_config(cfg)
     assert set(get_study("ep").config("paper")["hidden"]) == {256}
+
+
+@pytest.mark.parametrize(("key", "value"), [("asym_seeds", 0), ("asym_clip", -1.0)])
+def test_bad_asymmetry_settings_rejected(key, value):
+    with pytest.raises(ConfigError, match=key):
+        validate_config(get_study("ep").config("smoke", **{key: value}))
 
 
 def test_unknown_variant_rejected():

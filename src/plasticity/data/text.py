@@ -42,6 +42,20 @@ class CharCorpus:
     def vocab_size(self) -> int:
         return len(self.vocab)
 
+    def tiled(self, split: str, context: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every (input, target) window of length ``context`` tiling a split without overlap, in order.
+
+        Deterministic: scoring all of them measures the loss on (almost) every held-out symbol once, with no
+        sampling noise, so forward and backward models are compared on exactly the same characters.
+        """
+        data = self.train if split == "train" else self.val
+        n = (len(data) - 1) // context
+        if n < 1:
+            raise ConfigError(f"{split} split has {len(data)} tokens; context {context} is too long")
+        x = data[: n * context].view(n, context)
+        y = data[1 : n * context + 1].view(n, context)
+        return x, y
+
     def windows(self, split: str, context: int, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` random (input, next-token target) windows of length ``context`` from a split."""
         data = self.train if split == "train" else self.val

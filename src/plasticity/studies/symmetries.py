@@ -195,7 +195,7 @@ STUDY = Study(
                   "fixed_width": 6, "fixed_input_dim": 1, "trials": 32, "min_inputs": 1000, "inputs_per_dim": 40,
                   "detector_trials": 4},
         "paper": {**_BASE, "widths": [2, 3, 4, 5, 6, 8, 10, 15], "depths": [1, 2, 3, 4, 5, 6], "input_dims": [1, 2, 5, 10],
-                  "fixed_width": 10, "fixed_input_dim": 1, "trials": 100, "min_inputs": 5000, "inputs_per_dim": 100,
+                  "fixed_width": 10, "fixed_input_dim": 1, "trials": 100, "min_inputs": 5000, "inputs_per_dim": 20,
                   "detector_trials": 16},
     },
     run_fn=run,
