@@ -74,11 +74,12 @@ class _EpochScheduler(Callback):
 
 
 def _fit(model: torch.nn.Module, rule: LearningRule, data: TaskData, opt: torch.optim.Optimizer, epochs: int,
-         batch_size: int, ctx: StudyContext, clip: float = 0.0, schedule: str = "none") -> list[dict[str, float]]:
+         batch_size: int, ctx: StudyContext, clip: float = 0.0, schedule: str = "none",
+         seed: int | None = None) -> list[dict[str, float]]:
     transforms = [lambda m: torch.nn.utils.clip_grad_norm_(m.parameters(), clip)] if clip > 0 else []
     callbacks = [_EpochScheduler(torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs))] if schedule == "cosine" else []
-    trainer = Trainer(model, rule, opt, data, epochs=epochs, batch_size=batch_size, device=ctx.device, seed=ctx.seed,
-                      transforms=transforms, callbacks=callbacks)
+    trainer = Trainer(model, rule, opt, data, epochs=epochs, batch_size=batch_size, device=ctx.device,
+                      seed=ctx.seed if seed is None else seed, transforms=transforms, callbacks=callbacks)
     return trainer.fit()
 
 
@@ -158,7 +159,7 @@ def _asymmetry(cfg: dict[str, Any], data: TaskData, ctx: StudyContext, variants:
             opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
                                   weight_decay=cfg["weight_decay"])
             hist = _fit(model, _rule(cfg, variant), data, opt, cfg["epochs"], cfg["batch_size"], ctx,
-                        float(cfg["asym_clip"]), cfg["schedule"])
+                        float(cfg["asym_clip"]), cfg["schedule"], seed=seed)  # the seed also sets the data order
             run["acc"] = hist[-1]["test_accuracy"]
             if k == 0:
                 curves[variant] = [h["test_accuracy"] for h in hist]
