@@ -2,9 +2,9 @@
 
 Three parts on the same energy-based MLP: (1) gradient check against BPTT (one-sided beta=0.5 vs symmetric vs
 holomorphic nudges); (2) training on digits/MNIST with BP(TT), classic, symmetric and holomorphic EP, with and
-without state noise sigma; (3) generalized hEP on a symmetric net vs a non-symmetric one (independent feedback) with and without Jacobian
-homeostasis, with the Jacobian asymmetry before/after, over ``asym_seeds`` seeds on ``asym_hidden``. The paper
-scale adds the CIFAR-10 conv setting.
+without state noise sigma; (3) generalized hEP on a symmetric net vs a non-symmetric one (independent feedback)
+with and without Jacobian homeostasis, with the Jacobian asymmetry before/after, over ``asym_seeds`` seeds on
+``asym_hidden``. The paper scale adds the CIFAR-10 conv setting.
 
 Part (3) uses three hidden layers by default: with two, only one pair of layers is asymmetric (our readout feeds the
 nudge back through its own weights) and on digits the gap was within seed noise (0.0-2.2 points). The homeostasis
@@ -37,6 +37,11 @@ from .base import CheckResult, Study, StudyContext
 SCHEDULES = ("none", "cosine")
 MLP_VARIANTS = ("bp", "classic", "symmetric", "hep", "noisy_classic", "noisy_hep", "gep_sym", "gep", "gep_homeo")
 ASYM_VARIANTS = ("gep_sym", "gep", "gep_homeo")
+
+
+def _feedback(variant: str) -> str:
+    """``independent`` feedback for the non-symmetric gEP variants, ``symmetric`` for everything else."""
+    return "independent" if variant in ("gep", "gep_homeo") else "symmetric"
 
 
 def _mlp(cfg: dict[str, Any], data: TaskData, seed: int, feedback: str = "symmetric", sigma: float = 0.0,
@@ -84,11 +89,11 @@ def _fit(model: torch.nn.Module, rule: LearningRule, data: TaskData, opt: torch.
 
 
 def _train(model: torch.nn.Module, rule: LearningRule, data: TaskData, cfg: dict[str, Any], ctx: StudyContext,
-           epochs: int | None = None, lr: float | None = None) -> list[dict[str, float]]:
-    opt = torch.optim.SGD(model.parameters(), lr=lr or cfg["lr"], momentum=cfg["momentum"],
-                          weight_decay=cfg["weight_decay"])
-    return _fit(model, rule, data, opt, epochs or cfg["epochs"], cfg["batch_size"], ctx, float(cfg["clip"]),
-                cfg["schedule"])
+           clip: float | None = None, seed: int | None = None) -> list[dict[str, float]]:
+    """SGD with the config's lr/momentum/weight decay/schedule; ``clip`` defaults to ``cfg['clip']``."""
+    opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"])
+    return _fit(model, rule, data, opt, cfg["epochs"], cfg["batch_size"], ctx,
+                float(cfg["clip"] if clip is None else clip), cfg["schedule"], seed=seed)
 
 
 def gradient_check(cfg: dict[str, Any], data: TaskData, ctx: StudyContext) -> dict[str, dict[str, float]]:
@@ -151,15 +156,13 @@ def _asymmetry(cfg: dict[str, Any], data: TaskData, ctx: StudyContext, variants:
     for k in range(cfg["asym_seeds"]):
         seed = ctx.seed + k
         for variant in variants:
-            feedback = "symmetric" if variant == "gep_sym" else "independent"
+            feedback = _feedback(variant)
             model = _mlp(cfg, data, seed, feedback, hidden=hidden)
             run: dict[str, float] = {"seed": seed}
             if feedback == "independent":
                 run["asym_before"] = jacobian_asymmetry(model, data.x_test[:1])
-            opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
-                                  weight_decay=cfg["weight_decay"])
-            hist = _fit(model, _rule(cfg, variant), data, opt, cfg["epochs"], cfg["batch_size"], ctx,
-                        float(cfg["asym_clip"]), cfg["schedule"], seed=seed)  # the seed also sets the data order
+            # the seed also sets the data order
+            hist = _train(model, _rule(cfg, variant), data, cfg, ctx, clip=cfg["asym_clip"], seed=seed)
             run["acc"] = hist[-1]["test_accuracy"]
             if k == 0:
                 curves[variant] = [h["test_accuracy"] for h in hist]
@@ -238,6 +241,11 @@ def _figures(metrics: dict[str, Any], ctx: StudyContext) -> None:
     plt.close(fig)
 
 
+def _recovered(sym: float, asym: float, homeo: float) -> float:
+    """Fraction of the symmetric-minus-asymmetric accuracy gap that homeostasis wins back (NaN without a gap)."""
+    return (homeo - asym) / (sym - asym) if sym > asym else float("nan")
+
+
 def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
     out = []
     hep = metrics["cos_min_hep"]
@@ -271,8 +279,8 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
                                f"seeds, net {metrics.get('asym_sizes')})", loss, "> 0", loss > 1,
                                f"gEP asymmetric {per_seed('gep')} vs symmetric {per_seed('gep_sym')}"))
         if "gep_homeo" in acc:
-            frac = (acc["gep_homeo"] - acc["gep"]) / (acc["gep_sym"] - acc["gep"]) if loss > 0 else float("nan")
-            fracs = [(h["acc"] - a["acc"]) / (s["acc"] - a["acc"]) if s["acc"] != a["acc"] else float("nan")
+            frac = _recovered(acc["gep_sym"], acc["gep"], acc["gep_homeo"])
+            fracs = [_recovered(s["acc"], a["acc"], h["acc"])
                      for s, a, h in zip(runs.get("gep_sym", []), runs.get("gep", []), runs.get("gep_homeo", []),
                                         strict=True)]
             out.append(CheckResult("homeostasis recovers most of the asymmetry gap (fraction of the mean gap)", frac,
@@ -332,7 +340,7 @@ def validate_config(cfg: dict[str, Any]) -> None:
     check_range("asym_clip", cfg["asym_clip"], 0.0)
     for v in cfg["variants"]:
         hidden = (cfg["asym_hidden"] or cfg["hidden"]) if v in ASYM_VARIANTS else None
-        model: EnergyNet = _mlp(cfg, fake, 0, "independent" if v in ("gep", "gep_homeo") else "symmetric", hidden=hidden)
+        model: EnergyNet = _mlp(cfg, fake, 0, _feedback(v), hidden=hidden)
         rule = _rule(cfg, v)
         rule.prepare(model)
     if cfg.get("conv"):
