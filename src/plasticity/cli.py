@@ -102,23 +102,53 @@ def study_run(
     scale: str = typer.Option("small", help="smoke | small | paper"),
     out: Path = typer.Option(None, help="output folder (default reports/studies/NAME/SCALE)"),
     device: str = typer.Option("cpu"),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, min=0, help="one seed (ignored when --seeds is given)"),
+    seeds: str = typer.Option(None, help="several seeds, e.g. 0-4 or 0,2,5: each check's pass rate over them"),
+    record: bool = typer.Option(False, help="write each seed's record to the results ledger (results/)"),
     quiet: bool = typer.Option(False),
     set_: list[str] = typer.Option(None, "--set", help="override a config key of the scale: KEY=VALUE (YAML value)"),
 ) -> None:
-    """Run a study, print PASS/FAIL per check (measured vs paper); exit 1 if any check failed."""
+    """Run a study, print each check (measured vs paper) and the deviations; exit 1 on FAIL, 3 on INCONCLUSIVE."""
     from .lab.config import parse_override
     from .lab.report import write_study_report
-    from .studies import get_study
+    from .studies import get_study, parse_seeds
 
     overrides = {".".join(path): value for path, value in map(parse_override, set_ or [])}
-    result = get_study(name).run(scale=scale, out_dir=out, device=device, seed=seed, quiet=quiet, **overrides)
+    study = get_study(name)
+    seed_list = parse_seeds(seeds) if seeds is not None else [seed]
+    study.config(scale, **overrides)  # validate before any run or write
+    if record and overrides:
+        raise PlasticityError("--record takes no --set overrides: the ledger holds runs of the study's own "
+                              "scale configs")
+    on_result = None
+    if record:
+        from .studies import ledger
+
+        def on_result(r) -> None:
+            path = ledger.record(r, device=device, command=["plasticity", *sys.argv[1:]])
+            console.print(f"recorded {path}", markup=False, highlight=False, soft_wrap=True)
+
+    if len(seed_list) == 1:
+        result = study.run(scale=scale, out_dir=out, device=device, seed=seed_list[0], quiet=quiet, **overrides)
+        if on_result is not None:
+            on_result(result)
+    else:
+        result = study.run_seeds(seed_list, scale=scale, out_dir=out, device=device, quiet=quiet,
+                                 on_result=on_result, **overrides)
     for c in result.checks:
         console.print(c.line(), markup=False, highlight=False, soft_wrap=True)
+    held = [s for s in result.seeds if s not in result.tuned_seeds]
+    console.print(f"verdict: {result.status} over seed(s) {', '.join(map(str, result.seeds))}"
+                  + (f" (held out: {', '.join(map(str, held))})" if held else " (all tuned on)"),
+                  markup=False, highlight=False, soft_wrap=True)
+    console.print("deviations from the paper and its code:" if result.deviations else "deviations: none stated",
+                  markup=False, highlight=False)
+    for d in result.deviations:
+        console.print(f"  - {d}", markup=False, highlight=False, soft_wrap=True)
     report = write_study_report(result.out_dir)
     console.print(f"results: {result.out_dir}/results.json, report: {report} ({result.seconds:.1f} s)",
                   soft_wrap=True)
-    raise typer.Exit(0 if result.passed else 1)
+    raise typer.Exit(result.exit_code)
 
 
 STORE_HELP = "run store (SQLite file); default runs/plasticity.db"

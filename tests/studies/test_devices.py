@@ -13,4 +13,16 @@ def test_devices_smoke(tmp_path: Path) -> None:
     v = res.metrics["variants"]
     assert set(v) == {"software", "linear1024", "nonlinear32_bi", "nonlinear32_uni"}
     assert all(0.0 <= x["mean"] <= 1.0 for x in v.values())
-    assert len(res.checks) == 2
+    assert len(res.checks) == 2 and res.deviations
+
+
+def test_devices_smoke_reference_at_chance_is_inconclusive(tmp_path: Path) -> None:
+    """At smoke scale software SGD stays near chance, so "device within 1 point of software" says nothing:
+    the guard reports INCONCLUSIVE and the CLI exits non-zero (3)."""
+    from typer.testing import CliRunner
+
+    from plasticity.cli import app
+
+    out = CliRunner().invoke(app, ["study", "run", "devices", "--scale", "smoke", "--quiet", "--out", str(tmp_path)])
+    assert out.exit_code == 3, out.output
+    assert "INCONCLUSIVE" in out.output and "deviations from the paper" in out.output

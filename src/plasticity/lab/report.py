@@ -158,17 +158,22 @@ def study_html(result: dict[str, Any], folder: str | Path) -> str:
     body = (f"<p><b>{_esc(paper.get('title', result.get('study', '')))}</b> — {_esc(paper.get('authors', ''))} "
             f"({_esc(paper.get('year', ''))}) <a href='{_esc(paper.get('url', ''))}'>{_esc(paper.get('url', ''))}</a>"
             f"</p><p><b>Claim:</b> {_esc(paper.get('claim', ''))}</p>"
-            f"<p>scale <b>{_esc(result.get('scale'))}</b> · {float(result.get('seconds', 0)):.1f} s · overall "
+            f"<p>scale <b>{_esc(result.get('scale'))}</b> · seeds {_esc(result.get('seeds', ''))} · "
+            f"{float(result.get('seconds', 0)):.1f} s · overall "
             f"<span class='{'pass' if result.get('passed') else 'fail'}'>"
-            f"{'PASS' if result.get('passed') else 'FAIL'}</span></p>")
+            f"{_esc(result.get('status', 'PASS' if result.get('passed') else 'FAIL'))}</span></p>")
     rows = ""
     for c in result.get("checks", []):
         cls = "pass" if c.get("passed") else "fail"
+        status = c.get("status") or ("PASS" if c.get("passed") else "FAIL")
         rows += (f"<tr><td class='l'>{_esc(c.get('name'))}</td><td>{_fmt(c.get('measured'))}</td>"
-                 f"<td>{_fmt(c.get('paper'))}</td><td class='{cls}'>{'PASS' if c.get('passed') else 'FAIL'}</td>"
-                 f"<td class='l'>{_esc(c.get('detail', ''))}</td></tr>")
-    body += ("<h2>Checks: ours vs the paper</h2><table><tr><th class='l'>check</th><th>ours</th><th>paper</th>"
+                 f"<td>{_fmt(c.get('paper'))} {_esc(c.get('source', ''))}</td><td class='{cls}'>{_esc(status)}</td>"
+                 f"<td class='l'>{_esc('; '.join(x for x in (c.get('detail', ''), c.get('note', '')) if x))}</td></tr>")
+    body += ("<h2>Checks: ours vs the paper</h2><table><tr><th class='l'>check</th><th>ours</th><th>wanted</th>"
              f"<th>verdict</th><th class='l'>detail</th></tr>{rows}</table>")
+    devs = result.get("deviations", [])
+    body += "<h2>Deviations from the paper and its code</h2>" + (
+        "<ul>" + "".join(f"<li>{_esc(d)}</li>" for d in devs) + "</ul>" if devs else "<p>none stated</p>")
     for fig in result.get("figures", []):
         p = folder / fig
         if p.is_file():

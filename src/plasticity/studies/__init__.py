@@ -6,9 +6,10 @@ import importlib
 import pkgutil
 
 from ..errors import ConfigError
-from .base import SCALES, CheckResult, Study, StudyContext, StudyResult
+from .base import SCALES, Study, StudyContext, StudyResult, parse_seeds
+from .checks import FAIL, INCONCLUSIVE, PASS, Check, CheckResult, paper
 
-_SKIP = {"base", "common"}
+_SKIP = {"base", "common", "checks", "schema", "ledger"}
 
 
 def list_studies() -> list[str]:
@@ -24,4 +25,5 @@ def get_study(name: str) -> Study:
     return importlib.import_module(f"{__name__}.{name}").STUDY
 
 
-__all__ = ["SCALES", "CheckResult", "Study", "StudyContext", "StudyResult", "get_study", "list_studies"]
+__all__ = ["FAIL", "INCONCLUSIVE", "PASS", "SCALES", "Check", "CheckResult", "Study", "StudyContext", "StudyResult",
+           "get_study", "list_studies", "paper", "parse_seeds"]

@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data import batches, has_dataset, load_dataset
+from ..data import batches, load_dataset
 from ..geometry import DeviceSynapses
 from ..lab.trainer import evaluate
 from ..models import MLP
 from ..rules import make_rule
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check, paper
 
 
 def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any, seed: int,
@@ -44,13 +45,13 @@ def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any,
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
-    name = cfg["dataset"] if cfg["dataset"] == "digits" or has_dataset(cfg["dataset"]) else "digits"
-    data = load_dataset(name)
+    name = cfg["dataset"]
+    data = load_dataset(name)  # a missing dataset is a DataError naming the file; never another dataset
     if cfg.get("n_train"):
         data = data.subset(n_train=cfg["n_train"])
     data = data.to(ctx.device)
     variants: dict[str, dict[str, Any] | None] = {"software": None, **cfg["devices"]}
-    res: dict[str, Any] = {"dataset": name, "variants": {}}
+    res: dict[str, Any] = {"dataset": name, "n_classes": int(data.n_classes), "variants": {}}
     for key, dcfg in variants.items():
         accs = [train_one(dcfg, cfg, data, ctx.seed + s, ctx) for s in range(cfg["seeds"])]
         res["variants"][key] = {"config": dcfg, "accs": accs, "mean": float(np.mean(accs))}
@@ -79,20 +80,20 @@ def _figure(res: dict[str, Any], ctx: StudyContext) -> None:
     plt.close(fig)
 
 
-def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
+def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     v = {k: x["mean"] for k, x in metrics["variants"].items()}
+    chance = 1.0 / metrics.get("n_classes", 10)
+    guard = {"reference": v["software"], "floor": 5 * chance, "reference_name": "software SGD accuracy"}
     out = []
     if "nonlinear32_uni" in v and "nonlinear32_bi" in v:
-        out.append(CheckResult("32 levels, strong nonlinearity: unidirectional beats bidirectional",
-                               measured=f"{v['nonlinear32_uni']:.4f} vs {v['nonlinear32_bi']:.4f}",
-                               paper="unidirectional > bidirectional",
-                               passed=v["nonlinear32_uni"] > v["nonlinear32_bi"],
-                               detail=f"mean test acc over {cfg['seeds']} seeds on {metrics['dataset']}"))
+        out.append(Check("32 levels, strong nonlinearity: unidirectional minus bidirectional accuracy",
+                         v["nonlinear32_uni"] - v["nonlinear32_bi"], ">", 0.0, **guard,
+                         detail=f"{v['nonlinear32_uni']:.4f} vs {v['nonlinear32_bi']:.4f}, mean test acc over "
+                                f"{cfg['seeds']} seeds on {metrics['dataset']}"))
     if "linear1024" in v:
-        gap = 100 * (v["software"] - v["linear1024"])
-        out.append(CheckResult("linear 1024-level device within 1 point of software", measured=float(gap),
-                               paper="< 1 point", passed=gap < 1.0,
-                               detail=f"software {v['software']:.4f}, device {v['linear1024']:.4f}"))
+        out.append(Check("software minus linear 1024-level device accuracy, points",
+                         100 * (v["software"] - v["linear1024"]), "<", paper("linear_near_software_points"),
+                         **guard, detail=f"software {v['software']:.4f}, device {v['linear1024']:.4f}"))
     return out
 
 
@@ -123,5 +124,13 @@ STUDY = Study(
     },
     run_fn=run,
     checks_fn=checks,
-    paper_values={"unidirectional_beats_bidirectional": True, "linear_high_res_near_software": True},
+    # The paper reports the linear high-range device "near software"; we read "near" as within 1 point.
+    paper_values={"unidirectional_beats_bidirectional": True, "linear_near_software_points": 1.0},
+    deviations=[
+        "digits (8x8) at small scale instead of MNIST; MNIST only at paper scale",
+        "device model: a generic exponential potentiation/depression curve with `nonlinearity` as its shape "
+        "parameter, not the paper's measured PCMO device curves",
+        "refresh of saturated unidirectional pairs follows our DeviceSynapses scheme, not a circuit-level "
+        "reset with its own noise",
+    ],
 )

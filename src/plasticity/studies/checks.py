@@ -1,0 +1,184 @@
+"""Declarative study checks: a measured value, a comparison, a target read from ``paper_values``, a guard.
+
+A study's checks function returns :class:`Check` declarations; :meth:`Study.evaluate` resolves each target
+(``paper("key")`` reads the study's ``paper_values``, so every paper number is written once), applies the
+reference guard (a comparative check first requires that its reference learned, else INCONCLUSIVE) and
+returns :class:`CheckResult` verdicts.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+
+PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
+STATUSES = (PASS, FAIL, INCONCLUSIVE)
+OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, ">=": operator.ge, "<": operator.lt,
+                                                 "<=": operator.le}
+
+
+class PaperValue:
+    """A lazy reference into a study's ``paper_values`` (optionally scaled or combined): ``paper("k") * 100``."""
+
+    def __init__(self, fn: Callable[[Mapping[str, Any]], Any], label: str) -> None:
+        self._fn, self.label = fn, label
+
+    def resolve(self, values: Mapping[str, Any]) -> Any:
+        return self._fn(values)
+
+    def _bin(self, other: Any, op: Callable[[Any, Any], Any], sym: str, swap: bool = False) -> PaperValue:
+        o_fn = other.resolve if isinstance(other, PaperValue) else (lambda _v: other)
+        o_lab = other.label if isinstance(other, PaperValue) else repr(other)
+        if swap:
+            return PaperValue(lambda v: op(o_fn(v), self._fn(v)), f"{o_lab} {sym} {self.label}")
+        return PaperValue(lambda v: op(self._fn(v), o_fn(v)), f"{self.label} {sym} {o_lab}")
+
+    def __add__(self, o: Any) -> PaperValue:
+        return self._bin(o, operator.add, "+")
+
+    def __sub__(self, o: Any) -> PaperValue:
+        return self._bin(o, operator.sub, "-")
+
+    def __rsub__(self, o: Any) -> PaperValue:
+        return self._bin(o, operator.sub, "-", swap=True)
+
+    def __mul__(self, o: Any) -> PaperValue:
+        return self._bin(o, operator.mul, "*")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o: Any) -> PaperValue:
+        return self._bin(o, operator.truediv, "/")
+
+    def __repr__(self) -> str:
+        return f"paper({self.label})"
+
+
+def paper(key: str) -> PaperValue:
+    """The paper's number (or claim) stored under ``key`` in the study's ``paper_values``."""
+
+    def get(values: Mapping[str, Any]) -> Any:
+        if key not in values:
+            raise ConfigError(f"check refers to paper value {key!r}, which paper_values does not define; "
+                              f"defined: {', '.join(sorted(values)) or '(none)'}")
+        return values[key]
+
+    return PaperValue(get, key)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One declared comparison: ``value op target`` (``~`` means ``|value - target| <= tol``).
+
+    ``target`` is ``paper(KEY)`` (a paper number or claim) or a plain number that is our criterion for a
+    qualitative claim (e.g. 0 for "A beats B"); ``tol`` loosens the comparison by that much. ``op="true"``
+    checks a boolean value against ``paper(KEY)`` being true. A comparative check names its ``reference``
+    value and the ``floor`` it must reach (e.g. BP accuracy ≥ 5× chance); below it the verdict is
+    INCONCLUSIVE. ``seed_rate`` is the fraction of seeds that must pass when a study runs over several seeds.
+    """
+
+    name: str
+    value: float | bool | None
+    op: str
+    target: float | PaperValue = 0.0
+    tol: float = 0.0
+    reference: float | None = None
+    floor: float | None = None
+    reference_name: str = "reference"
+    detail: str = ""
+    seed_rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.op not in (*OPS, "~", "true"):
+            raise ConfigError(f"check {self.name!r}: op {self.op!r} unknown; allowed: >, >=, <, <=, ~, true")
+        if (self.reference is None) != (self.floor is None):
+            raise ConfigError(f"check {self.name!r}: reference and floor go together (both or neither)")
+        if not 0.0 < self.seed_rate <= 1.0:
+            raise ConfigError(f"check {self.name!r}: seed_rate={self.seed_rate} out of range; allowed: (0, 1]")
+
+    def evaluate(self, paper_values: Mapping[str, Any]) -> CheckResult:
+        """Resolve the target, apply the guard and compare."""
+        target = self.target.resolve(paper_values) if isinstance(self.target, PaperValue) else self.target
+        label = self.target.label if isinstance(self.target, PaperValue) else "criterion"
+        want = _describe(self.op, target, self.tol)
+        detail = self.detail
+        if self.reference is not None:
+            guard = f"{self.reference_name} {_num(self.reference)} (floor {_num(self.floor)})"
+            detail = f"{detail}; {guard}" if detail else guard
+            if not (_finite(self.reference) and self.reference >= self.floor):
+                return CheckResult(self.name, _val(self.value), want, False, detail, INCONCLUSIVE, label,
+                                   f"{self.reference_name} did not reach its floor: the comparison says nothing",
+                                   seed_rate=self.seed_rate)
+        if self.value is None or (not isinstance(self.value, bool) and not _finite(self.value)):
+            return CheckResult(self.name, _val(self.value), want, False, detail, FAIL, label, "no finite measurement",
+                               seed_rate=self.seed_rate)
+        if self.op == "true":
+            ok = bool(self.value) == (bool(target) if isinstance(self.target, PaperValue) else True)
+        elif self.op == "~":
+            ok = abs(float(self.value) - float(target)) <= self.tol
+        elif self.op in (">", ">="):
+            ok = OPS[self.op](float(self.value), float(target) - self.tol)
+        else:
+            ok = OPS[self.op](float(self.value), float(target) + self.tol)
+        return CheckResult(self.name, _val(self.value), want, ok, detail, PASS if ok else FAIL, label,
+                           seed_rate=self.seed_rate)
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(x: Any) -> str:
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+
+def _val(x: Any) -> float | str | None:
+    if isinstance(x, bool) or x is None:
+        return x if x is None else str(x)
+    return float(x) if isinstance(x, int | float) else str(x)
+
+
+def _describe(op: str, target: Any, tol: float) -> str:
+    if op == "true":
+        return "true" if not isinstance(target, bool) else f"{target}"
+    if op == "~":
+        return f"{_num(target)} ± {_num(tol)}"
+    t = _num(target)
+    if tol:
+        t = f"{t} {'-' if op in ('>', '>=') else '+'} {_num(tol)}"
+    return f"{op} {t}"
+
+
+@dataclass
+class CheckResult:
+    """A check's verdict: measured value, what was wanted (``paper``), status PASS / FAIL / INCONCLUSIVE."""
+
+    name: str
+    measured: float | str | None
+    paper: float | str | None
+    passed: bool
+    detail: str = ""
+    status: str = ""
+    source: str = ""
+    note: str = ""
+    per_seed: dict[str, Any] = field(default_factory=dict)
+    seed_rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = PASS if self.passed else FAIL
+
+    def line(self) -> str:
+        m = f"{self.measured:.4g}" if isinstance(self.measured, float) else str(self.measured)
+        src = f" [{self.source}]" if self.source and self.source != "criterion" else ""
+        extra = "; ".join(x for x in (self.detail, self.note) if x)
+        return f"{self.status:<12s} {self.name}: measured {m} | wanted {self.paper}{src}" + (
+            f"  ({extra})" if extra else "")

@@ -1,0 +1,234 @@
+"""The results ledger: one JSON record per real study run (study, scale, seed) kept in the repo's ``results/``.
+
+``plasticity study run NAME --scale S --seeds 0-2 --record`` writes ``results/NAME/S/seed<k>.json`` with the
+config and its hash, the git revision, the command, the wall time, the device, the torch version, the
+metrics, the check verdicts and the deviations. A record whose config hash no longer matches the study's
+current config for that scale is *stale*: re-run it or delete it, never edit it by hand. The docs gallery
+and the README's results table are generated from these records (:func:`summary_rows`, :func:`markdown_table`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..utils import atomic_write_json, atomic_write_text
+from .base import StudyResult, verdict
+
+README_START, README_END = "<!-- ledger:start -->", "<!-- ledger:end -->"
+MAX_FIGURE_BYTES = 400_000
+
+
+def config_hash(cfg: dict[str, Any]) -> str:
+    """A stable short hash of a config (canonical JSON, sorted keys)."""
+    text = json.dumps(cfg, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def default_root() -> Path:
+    """``$PLASTICITY_RESULTS`` or the repository's ``results/`` (next to ``src/``), else ``./results``."""
+    env = os.environ.get("PLASTICITY_RESULTS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[3]
+    if (repo / "pyproject.toml").exists() and (repo / "src" / "plasticity").is_dir():
+        return repo / "results"
+    return Path("results")
+
+
+def git_revision(cwd: Path | None = None) -> str:
+    """``<sha>`` of HEAD, with ``+dirty`` when tracked files differ; ``unknown`` outside a git checkout."""
+    cwd = cwd or Path(__file__).resolve().parents[3]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def device_name(device: str) -> str:
+    """The GPU name for a CUDA run, else the CPU model (from /proc/cpuinfo) with the thread count."""
+    import torch
+
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} ({torch.get_num_threads()} threads)"
+
+
+def record(result: StudyResult, device: str = "cpu", root: Path | None = None, command: list[str] | None = None,
+           overridden: bool = False) -> Path:
+    """Write one single-seed result as ``root/STUDY/SCALE/seed<k>.json`` (figures copied as PNG if small)."""
+    import torch
+
+    if overridden:
+        raise ConfigError("--record takes no --set overrides: the ledger holds runs of the study's own scale "
+                          "configs (change the config in the study, then record)")
+    if len(result.seeds) != 1:
+        raise ConfigError("record one seed per record; run_seeds records each seed through on_result")
+    root = root or default_root()
+    seed = result.seeds[0]
+    folder = root / result.study / result.scale
+    folder.mkdir(parents=True, exist_ok=True)
+    figs = []
+    for f in result.figures:
+        src = Path(result.out_dir) / f
+        if src.suffix.lower() == ".png" and src.exists() and src.stat().st_size <= MAX_FIGURE_BYTES:
+            dst = folder / f"seed{seed}_{Path(f).name}"
+            tmp = dst.with_suffix(".png.tmp")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+            figs.append(dst.name)
+    rec = {
+        "study": result.study, "scale": result.scale, "seed": seed,
+        "held_out": seed not in result.tuned_seeds, "tuned_seeds": result.tuned_seeds,
+        "config": result.config, "config_hash": config_hash(result.config),
+        "revision": git_revision(), "command": " ".join(command if command is not None else sys.argv),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_s": round(result.seconds, 2),
+        "device": device_name(device), "torch": torch.__version__, "python": platform.python_version(),
+        "status": result.status, "checks": [c.__dict__ for c in result.checks],
+        "deviations": result.deviations, "metrics": result.metrics, "figures": figs,
+    }
+    path = folder / f"seed{seed}.json"
+    atomic_write_json(path, rec)
+    return path
+
+
+def load_records(root: Path | None = None) -> list[dict[str, Any]]:
+    """Every record under ``root``, sorted by (study, scale, seed)."""
+    root = root or default_root()
+    recs = []
+    for p in sorted(root.glob("*/*/seed*.json")):
+        d = json.loads(p.read_text())
+        d["_path"] = str(p)
+        recs.append(d)
+    return sorted(recs, key=lambda d: (d["study"], d["scale"], d["seed"]))
+
+
+def stale_records(root: Path | None = None) -> list[str]:
+    """Records whose config hash differs from the study's current config at that scale (or unknown study)."""
+    from . import get_study, list_studies
+
+    names = set(list_studies())
+    stale = []
+    for d in load_records(root):
+        if d["study"] not in names or d["scale"] not in get_study(d["study"]).scales:
+            stale.append(f"{d['_path']}: study or scale no longer exists")
+            continue
+        now = config_hash(get_study(d["study"]).config(d["scale"]))
+        if now != d["config_hash"]:
+            stale.append(f"{d['_path']}: config hash {d['config_hash']} != current {now}; re-run "
+                         f"`plasticity study run {d['study']} --scale {d['scale']} --seeds {d['seed']} --record` "
+                         "or delete it")
+    return stale
+
+
+def summary_rows(root: Path | None = None) -> list[dict[str, Any]]:
+    """One row per (study, scale) with records: seeds (held out marked), pass rate, verdict, cost, revision."""
+    from . import get_study, list_studies
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for d in load_records(root):
+        groups.setdefault((d["study"], d["scale"]), []).append(d)
+    rows = []
+    for name in list_studies():
+        study = get_study(name)
+        for scale in ("small", "paper"):
+            recs = groups.get((name, scale), [])
+            if not recs:
+                rows.append({"study": name, "scale": scale, "status": "not yet run"})
+                continue
+            n_pass = sum(r["status"] == "PASS" for r in recs)
+            rows.append({
+                "study": name, "scale": scale, "status": verdict([r["status"] for r in recs]),
+                "seeds": ",".join(f"{r['seed']}" + ("" if r["held_out"] else "*") for r in recs),
+                "pass": f"{n_pass}/{len(recs)}",
+                "checks": _check_rates(recs),
+                "wall_s": sum(r["wall_s"] for r in recs), "device": recs[0]["device"],
+                "revision": ",".join(sorted({r["revision"][:9] + ("+" if "dirty" in r["revision"] else "")
+                                             for r in recs})),
+                "date": max(r["date"] for r in recs)[:10], "title": study.title,
+            })
+    return rows
+
+
+def _check_rates(recs: list[dict[str, Any]]) -> str:
+    names: dict[str, int] = {}
+    for r in recs:
+        for c in r["checks"]:
+            names.setdefault(c["name"], 0)
+            names[c["name"]] += c["status"] == "PASS"
+    return f"{sum(v == len(recs) for v in names.values())}/{len(names)}"
+
+
+def markdown_table(root: Path | None = None) -> str:
+    """The README / gallery results table: only ledger numbers, each with scale, seeds, revision and device."""
+    lines = ["| study | scale | verdict | seeds (* tuned) | seeds passing | checks passing on every seed | "
+             "wall time | device | revision | date |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in summary_rows(root):
+        if r["status"] == "not yet run":
+            lines.append(f"| {r['study']} | {r['scale']} | not yet run | | | | | | | |")
+            continue
+        lines.append(f"| {r['study']} | {r['scale']} | {r['status']} | {r['seeds']} | {r['pass']} | {r['checks']} | "
+                     f"{_dur(r['wall_s'])} | {_md(r['device'])} | {r['revision']} | {r['date']} |")
+    return "\n".join(lines)
+
+
+def _md(s: str) -> str:
+    return s.replace("|", "/")
+
+
+def _dur(s: float) -> str:
+    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def update_readme(readme: Path, root: Path | None = None) -> bool:
+    """Replace the README's text between the ledger markers with the current table; True if it changed."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise ConfigError(f"{readme} has no {README_START} ... {README_END} markers for the ledger table")
+    new = re.sub(re.escape(README_START) + r".*?" + re.escape(README_END),
+                 lambda _m: f"{README_START}\n{markdown_table(root)}\n{README_END}", text, flags=re.S)
+    if new != text:
+        atomic_write_text(readme, new)
+    return new != text
+
+
+def main() -> None:
+    """``python -m plasticity.studies.ledger [--check]``: print the table, list stale records, update README."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--readme", type=Path, default=None, help="update the table between the ledger markers")
+    args = ap.parse_args()
+    print(markdown_table())
+    stale = stale_records()
+    for s in stale:
+        print("STALE", s, file=sys.stderr)
+    if args.readme:
+        print("README updated" if update_readme(args.readme) else "README already current")
+    sys.exit(1 if stale else 0)
+
+
+if __name__ == "__main__":
+    main()

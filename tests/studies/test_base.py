@@ -1,0 +1,86 @@
+"""The study framework: typed configs, seeds, verdicts, results.json, the CLI's exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plasticity.errors import ConfigError
+from plasticity.studies import Check, Study, StudyContext, get_study, paper, parse_seeds
+
+
+def _run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
+    return {"acc": 0.5 + 0.1 * ctx.seed, "ref": cfg["ref"]}
+
+
+def _checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    return [Check("acc near paper", m["acc"], ">=", paper("acc"), tol=0.05, reference=m["ref"], floor=0.3),
+            Check("acc above half", m["acc"], ">", 0.55, seed_rate=0.5)]
+
+
+TOY = Study("toy", "Toy", "A. Author", 2024, "https://example.org", "toy claim",
+            {"smoke": {"lr": 0.1, "epochs": 2, "ref": 0.9, "hidden": [4], "name": "x", "frac": 0.5},
+             "small": {"lr": 0.1, "epochs": 3, "ref": 0.9, "hidden": [4], "name": "x", "frac": 0.5}},
+            _run, _checks, paper_values={"acc": 0.6}, deviations=["toy data"], tuned_seeds=(0,))
+
+
+@pytest.mark.parametrize(("key", "value", "msg"), [
+    ("epochs", "three", "'epochs' must be an integer > 0"),
+    ("epochs", 2.5, "'epochs'"),
+    ("lr", -1.0, "'lr' must be a number > 0"),
+    ("lr", float("nan"), "'lr'"),
+    ("hidden", [0], "'hidden'"),
+    ("frac", 1.5, r"'frac' must be a number in \[0, 1\]"),
+    ("name", 3, "'name' must be a string"),
+    ("nokey", 1, "no config key 'nokey'"),
+])
+def test_bad_config_names_key_and_range(key: str, value: Any, msg: str) -> None:
+    with pytest.raises(ConfigError, match=msg):
+        TOY.config("smoke", **{key: value})
+
+
+def test_config_coerces_ints_to_floats() -> None:
+    assert TOY.config("smoke", lr=1)["lr"] == 1.0
+
+
+def test_result_carries_deviations_status_and_paper_source(tmp_path: Path) -> None:
+    r = TOY.run("smoke", out_dir=tmp_path, seed=1)
+    assert r.status == "PASS" and r.deviations == ["toy data"] and r.exit_code == 0
+    d = json.loads((tmp_path / "results.json").read_text())
+    assert d["status"] == "PASS" and d["deviations"] == ["toy data"] and d["checks"][0]["source"] == "acc"
+    r2 = TOY.run("smoke", out_dir=tmp_path, seed=0, ref=0.1)
+    assert r2.status == "FAIL"  # the second check fails on seed 0 ...
+    assert r2.checks[0].status == "INCONCLUSIVE"  # ... and the first has a reference below its floor
+
+
+def test_run_seeds_pass_rates(tmp_path: Path) -> None:
+    seen = []
+    r = TOY.run_seeds([0, 1, 2], "smoke", out_dir=tmp_path, on_result=seen.append)
+    assert [x.seeds for x in seen] == [[0], [1], [2]]
+    by = {c.name: c for c in r.checks}
+    assert by["acc near paper"].measured == "2/3 seeds pass" and by["acc near paper"].status == "FAIL"
+    assert by["acc above half"].status == "PASS"  # seed_rate 0.5: 2 of 3 is enough
+    assert set(by["acc near paper"].per_seed) == {"0", "1", "2"}
+    assert (tmp_path / "seed2" / "results.json").exists() and (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize(("text", "seeds"), [("0-4", [0, 1, 2, 3, 4]), ("0,3,7", [0, 3, 7]), ("0-1,5", [0, 1, 5])])
+def test_parse_seeds(text: str, seeds: list[int]) -> None:
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["three", "4-1", "", "0,0", "-1"])
+def test_parse_seeds_rejects(text: str) -> None:
+    with pytest.raises(ConfigError, match="--seeds"):
+        parse_seeds(text)
+
+
+def test_missing_dataset_is_a_data_error_not_a_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from plasticity.errors import DataError
+
+    monkeypatch.setenv("PLASTICITY_DATA", str(tmp_path))
+    with pytest.raises(DataError):
+        get_study("devices").run("smoke", out_dir=tmp_path / "o", quiet=True, dataset="mnist")
