@@ -8,7 +8,7 @@ from pathlib import Path
 
 from plasticity.lab.report import write_run_report, write_study_report, write_sweep_report
 from plasticity.lab.store import RunStore
-from plasticity.studies.base import CheckResult, Study
+from plasticity.studies import Check, Study, paper
 
 
 def _external(html: str) -> list[str]:
@@ -45,8 +45,7 @@ def test_study_report_paper_beside_ours(tmp_path: Path) -> None:
         return {"acc": 0.93}
 
     def checks(m, cfg):
-        return [CheckResult("acc within 2 pts", measured=m["acc"], paper=0.97, passed=abs(m["acc"] - 0.97) < 0.02,
-                            detail="digits")]
+        return [Check("acc within 2 pts", m["acc"], "~", paper("acc"), tol=0.02, detail="digits")]
 
     study = Study(name="demo", title="A demo paper", authors="Doe", year=2024, url="https://example.org",
                   claim="things work", scales={"smoke": {"k": 1}}, run_fn=run, checks_fn=checks,
@@ -54,5 +53,6 @@ def test_study_report_paper_beside_ours(tmp_path: Path) -> None:
     res = study.run(scale="smoke", out_dir=tmp_path / "out", quiet=True)
     html = write_study_report(res.out_dir).read_text()
     assert "A demo paper" in html and "acc within 2 pts" in html
-    assert "<td>0.93</td><td>0.97</td><td class='fail'>FAIL</td>" in html
+    assert "<td>0.93</td><td>0.97 ± 0.02 acc</td><td class='fail'>FAIL</td>" in html
+    assert "Deviations from the paper" in html
     assert "data:image/png;base64," in html and not _external(html)
