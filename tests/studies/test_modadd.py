@@ -54,7 +54,7 @@ def test_checks_fail_without_grokking():
                "grok_delay_ratio": float("nan"), "grok_train_step": 100.0, "grok_test_step": float("nan"),
                "test_acc_when_train_perfect": 0.4, "grok_final_test_acc": 0.4,
                "median_phase_error": 1.0, "freq_match_fraction": 0.5}
-    assert not any(c.passed for c in study.checks_fn(metrics, cfg))
+    assert not any(c.passed for c in study.evaluate(metrics, cfg))
 
 
 def test_scales_share_keys_and_paper_config_matches_reference_runs():

@@ -14,8 +14,9 @@ def test_quasimetric_smoke_runs_and_pqe_keeps_triangle_inequality(tmp_path):
         assert s[name]["negative_fraction"] == 0.0
     assert s["mlp"]["self_distance_mean_abs"] > 0.0  # the baseline is not constrained to d(x, x) = 0
     assert all(s[n]["true_triangle_violation_fraction"] == 0.0 for n in s)
-    tri = [c for c in res.checks if "triangle" in c.name and c.name.startswith("pqe")]
-    assert len(tri) == 2 and all(c.passed for c in tri)
+    # the triangle inequality holds by construction: a test (above), not a study check
+    assert not any(c.name.startswith("pqe") and "triangle" in c.name for c in res.checks) and res.deviations
+    assert {c.name.split()[0] for c in res.checks if "beats" in c.name} == {"pqe_lh", "pqe_gg"}
     assert json.loads((tmp_path / "results.json").read_text())["study"] == "quasimetric"
     assert (tmp_path / "quasimetric.png").exists()
 

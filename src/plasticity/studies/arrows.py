@@ -7,7 +7,6 @@ The paper's claim: the backward loss is slightly but consistently higher than th
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -15,7 +14,8 @@ import torch.nn.functional as F
 
 from ..data.text import CharCorpus, load_corpus
 from ..models.gpt import TinyGPT
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check
 
 
 def train_direction(text: str, reverse: bool, cfg: dict[str, Any], size: dict[str, int], seed: int,
@@ -92,15 +92,12 @@ def _figure(results: list[dict[str, Any]], cfg: dict[str, Any], ctx: StudyContex
     plt.close(fig)
 
 
-def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
-    out = []
-    for size_name, s in m["summary"].items():
-        need = math.ceil(0.8 * s["runs"])
-        out.append(CheckResult(
-            f"{size_name}: backward loss above forward in >= {need}/{s['runs']} seeds",
-            f"{s['backward_higher']}/{s['runs']}", "backward > forward", s["backward_higher"] >= need,
-            f"gap {s['mean_gap']:+.4f} ± {s['std_gap']:.4f} nats/char ({100 * s['relative_gap']:+.2f}%)"))
-    return out
+def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    return [Check(f"{size_name}: fraction of seeds with backward loss above forward", s["backward_higher"] / s["runs"],
+                  ">=", 0.8,
+                  detail=f"{s['backward_higher']}/{s['runs']}; gap {s['mean_gap']:+.4f} ± {s['std_gap']:.4f} "
+                         f"nats/char ({100 * s['relative_gap']:+.2f}%)")
+            for size_name, s in m["summary"].items()]
 
 
 _BASE = {"corpus": "pydoc", "val_fraction": 0.1, "context": 64, "lr": 3e-3}
@@ -123,5 +120,11 @@ STUDY = Study(
     },
     run_fn=run,
     checks_fn=checks,
-    paper_values={"backward_minus_forward": "> 0 (a few percent at most)"},
+    paper_values={"backward_loss_higher": True},
+    deviations=[
+        "character-level TinyGPT on the bundled pydoc corpus instead of the paper's BPE GPT models on large "
+        "natural-language corpora; 'consistently' is read as >= 80% of seeds",
+        "small (d64x2, context 64, 3000 steps) is far below the paper's model sizes: at this size the arrow of "
+        "time is below the seed-to-seed spread (session 3 measured 1/3 seeds); the paper config needs a GPU",
+    ],
 )

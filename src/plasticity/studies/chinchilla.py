@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..analysis.scaling import ScalingLaw, fit_approach2, fit_approach3, fit_vpnls, isoflop_grid
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check
 
 TRUE = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
@@ -78,24 +79,22 @@ def _figure(m: dict[str, Any], ctx: StudyContext) -> None:
     plt.close(fig)
 
 
-def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
+def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     sym_err = max(r["n_opt_max_rel_error"] for r in m["approach2_symmetric"])
     asym = [r["n_opt_max_rel_error"] for r in m["approach2_asymmetric"]]
+    grows = all(b >= a for a, b in itertools.pairwise(asym))
+    v = m["vpnls"]
     return [
-        CheckResult("VPNLS recovers (E, A, B, α, β) to 3 significant digits (max rel. error)",
-                    m["vpnls_max_rel_error"], 5e-4, m["vpnls_max_rel_error"] < 5e-4,
-                    f"α={m['vpnls']['alpha']:.5f} β={m['vpnls']['beta']:.5f} A={m['vpnls']['A']:.2f} "
-                    f"B={m['vpnls']['B']:.2f} E={m['vpnls']['E']:.4f}"),
-        CheckResult("approach 2 is unbiased on a symmetric surface α = β (max N* rel. error)", sym_err, 0.0,
-                    sym_err < 1e-6),
-        CheckResult("approach 2 N* bias when α ≠ β grows with the sampling span (widest span, rel. error)",
-                    asym[-1], "biased (> 1%)", asym[-1] > 0.01 and all(b >= a for a, b in itertools.pairwise(asym))),
-        CheckResult("approach 2 exponent bias under a drifting sampling centre (|a_fit − a|)",
-                    m["approach2_drift"]["a_abs_error"], "biased (> 1e-3)",
-                    m["approach2_drift"]["a_abs_error"] > 1e-3,
-                    f"VPNLS on the same data: max rel. error {m['vpnls_drift_max_rel_error']:.2g}"),
-        CheckResult("VPNLS stays exact where approach 2 drifts (max rel. error)", m["vpnls_drift_max_rel_error"],
-                    5e-4, m["vpnls_drift_max_rel_error"] < 5e-4),
+        Check("VPNLS recovers (E, A, B, alpha, beta) to 3 significant digits (max rel. error)",
+              m["vpnls_max_rel_error"], "<", 5e-4,
+              detail=f"alpha={v['alpha']:.5f} beta={v['beta']:.5f} A={v['A']:.2f} B={v['B']:.2f} E={v['E']:.4f}"),
+        Check("approach 2 is unbiased on a symmetric surface alpha = beta (max N* rel. error)", sym_err, "<", 1e-6),
+        Check("approach 2 N* bias when alpha != beta at the widest sampling span (rel. error; grows with span)",
+              asym[-1] if grows else float("nan"), ">", 0.01, detail=f"by span {[f'{a:.3g}' for a in asym]}"),
+        Check("approach 2 exponent bias under a drifting sampling centre (|a_fit - a|)",
+              m["approach2_drift"]["a_abs_error"], ">", 1e-3,
+              detail=f"VPNLS on the same data: max rel. error {m['vpnls_drift_max_rel_error']:.2g}"),
+        Check("VPNLS stays exact where approach 2 drifts (max rel. error)", m["vpnls_drift_max_rel_error"], "<", 5e-4),
     ]
 
 
@@ -116,4 +115,10 @@ STUDY = Study(
     run_fn=run,
     checks_fn=checks,
     paper_values={"alpha": 0.34, "beta": 0.28, "A": 406.4, "B": 410.7, "E": 1.69},
+    deviations=[
+        "noise-free synthetic losses only (as the paper's simulation section); the paper's refits of published "
+        "training runs are not reproduced",
+        "our VPNLS solves the inner linear least squares with numpy and the outer (alpha, beta) problem with "
+        "scipy's bounded minimiser, not the Open-Athena/vpnls implementation",
+    ],
 )

@@ -27,7 +27,8 @@ from ..circuits.dendrites import (
     simulate_union_false_match,
     union_false_match_probability,
 )
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check, paper
 
 # (name, n, a, s, theta, m): m > 1 means the union form with s synapses per stored pattern.
 PAPER_TABLE = [
@@ -132,29 +133,24 @@ def _figures(ctx: StudyContext, cfg: dict[str, Any], err: Any) -> None:
     plt.close(fig)
 
 
-def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
-    out = []
-    for name, *_rest, paper in PAPER_TABLE:
-        got = metrics["table"][name]
-        out.append(CheckResult(f"formula {name} (3 sig. digits)", got, paper, _three_sig(got) == paper))
-    big = metrics["large_n_fp"]
-    out.append(CheckResult("n=10^6 evaluates without overflow", big, "finite, in (0,1)",
-                           math.isfinite(big) and 0.0 < big < 1.0))
+def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    out = [Check(f"formula {name} (3 sig. digits)", _three_sig(metrics["table"][name]), "~", paper(name))
+           for name, *_rest, m, _p in PAPER_TABLE if m == 1]
     est = [r for r in metrics["mc"] if r["estimable"]]
     inside = sum(r["inside"] for r in est)
-    out.append(CheckResult("Monte-Carlo inside exact-value CI (estimable cases)", f"{inside}/{len(est)}",
-                           f"{len(est)}/{len(est)}", len(est) > 0 and inside == len(est),
-                           f"Clopper-Pearson {metrics['ci_level_per_test']:.4f} per test (Bonferroni, family "
-                           f"{cfg['family_level']})"))
+    out.append(Check("Monte-Carlo SDRs inside the exact value's CI (fraction of estimable cases, incl. unions)",
+                     inside / len(est) if est else None, ">=", 1.0,
+                     detail=f"{inside}/{len(est)}; Clopper-Pearson {metrics['ci_level_per_test']:.4f} per test "
+                            f"(Bonferroni, family {cfg['family_level']})"))
     nm = metrics["neuron"]
     se = math.sqrt(max(nm["false_positive_pred"] * (1 - nm["false_positive_pred"]), 1e-12) / nm["probes"])
-    out.append(CheckResult("neuron model false-positive rate matches 1-(1-p_fm)^K", nm["false_positive"],
-                           nm["false_positive_pred"], abs(nm["false_positive"] - nm["false_positive_pred"]) < 4 * se,
-                           "within 4 binomial s.e."))
+    out.append(Check("neuron model false-positive rate minus 1-(1-p_fm)^K, in binomial s.e.",
+                     (nm["false_positive"] - nm["false_positive_pred"]) / se, "~", 0.0, tol=4.0,
+                     detail=f"measured {nm['false_positive']:.4g}, predicted {nm['false_positive_pred']:.4g}"))
     se = math.sqrt(max(nm["recall_pred"] * (1 - nm["recall_pred"]), 1e-12) / nm["stored"])
-    out.append(CheckResult("neuron model recall under noise matches 1-P(false negative)", nm["recall"],
-                           nm["recall_pred"], abs(nm["recall"] - nm["recall_pred"]) < 4 * se + 1e-9,
-                           "within 4 binomial s.e."))
+    out.append(Check("neuron model recall under noise minus 1-P(false negative), in binomial s.e.",
+                     (nm["recall"] - nm["recall_pred"]) / (se + 1e-9), "~", 0.0, tol=4.0,
+                     detail=f"measured {nm['recall']:.4g}, predicted {nm['recall_pred']:.4g}"))
     return out
 
 
@@ -182,4 +178,11 @@ STUDY = Study(
     run_fn=run,
     checks_fn=checks,
     paper_values={name: p for name, *_r, p in PAPER_TABLE},
+    deviations=[
+        "the union value of the paper's table (m=2, s=2x20) is the single-pattern formula at s=40, so checking it "
+        "against the paper holds by construction: it is a unit test (tests/circuits/test_dendrites.py); the union "
+        "property itself is checked by Monte-Carlo unions of random SDRs",
+        "the neuron model is our own minimal dendritic-segment model (K segments, threshold theta), not the "
+        "paper's HTM implementation; the paper has no reference code",
+    ],
 )

@@ -32,7 +32,8 @@ from ..models.energy import EnergyConvNet, EnergyMLP, EnergyNet
 from ..rules.backprop import Backprop
 from ..rules.base import LearningRule
 from ..rules.ep import EquilibriumPropagation
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check
 
 SCHEDULES = ("none", "cosine")
 MLP_VARIANTS = ("bp", "classic", "symmetric", "hep", "noisy_classic", "noisy_hep", "gep_sym", "gep", "gep_homeo")
@@ -246,54 +247,57 @@ def _recovered(sym: float, asym: float, homeo: float) -> float:
     return (homeo - asym) / (sym - asym) if sym > asym else float("nan")
 
 
-def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
-    out = []
-    hep = metrics["cos_min_hep"]
-    out.append(CheckResult("hEP gradient vs BPTT, min cosine over layers", hep, "> 0.99", hep > 0.99,
-                           f"N={cfg['gc_n']}, |beta|={cfg['gc_beta']}"))
-    gap = metrics["cos_min_symmetric"] - metrics["cos_min_classic"]
-    out.append(CheckResult(f"one-sided EP (beta={cfg['gc_beta']}) worse than symmetric: min-cosine gap", gap,
-                           "> 0 (visible)", gap > 0.01,
-                           f"classic {metrics['cos_min_classic']:.4f} vs symmetric {metrics['cos_min_symmetric']:.4f}"))
+def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    floor = 5.0 / metrics["sizes"][-1]  # a reference must reach 5x chance before a comparison with it means anything
+    out = [Check("hEP gradient vs BPTT, min cosine over layers", metrics["cos_min_hep"], ">", 0.99,
+                 detail=f"N={cfg['gc_n']}, |beta|={cfg['gc_beta']}; the paper: the finite-nudge bias vanishes"),
+           Check(f"one-sided EP (beta={cfg['gc_beta']}) worse than symmetric: min-cosine gap",
+                 metrics["cos_min_symmetric"] - metrics["cos_min_classic"], ">", 0.01,
+                 detail=f"classic {metrics['cos_min_classic']:.4f} vs symmetric {metrics['cos_min_symmetric']:.4f}")]
     acc = {k[4:]: v for k, v in metrics.items() if k.startswith("acc_")}
+    pv = STUDY.paper_values
     if "bp" in acc:
         for v in ("classic", "symmetric", "hep"):
             if v in acc:
-                d = 100 * (acc[v] - acc["bp"])
-                out.append(CheckResult(f"{v} EP accuracy minus BP(TT), points", d, ">= -2 (within 2 points)",
-                                       d >= -2, f"{acc[v]:.4f} vs BP {acc['bp']:.4f}"))
+                out.append(Check(f"{v} EP accuracy minus BP(TT), points", 100 * (acc[v] - acc["bp"]), ">=", -2.0,
+                                 reference=acc["bp"], floor=floor, reference_name="BP(TT) test accuracy",
+                                 detail=f"{acc[v]:.4f} vs BP {acc['bp']:.4f}"))
     if "noisy_classic" in acc and "classic" in acc:
-        drop = 100 * (acc["classic"] - acc["noisy_classic"])
-        out.append(CheckResult(f"sigma={cfg['sigma']}: classic EP (beta={cfg['beta_classic']}) collapses, drop in points",
-                               drop, "~88 (98% -> 10%)", drop > 20, f"noisy accuracy {acc['noisy_classic']:.4f}"))
+        out.append(Check(f"sigma={cfg['sigma']}: classic EP (beta={cfg['beta_classic']}) collapses, drop in points",
+                         100 * (acc["classic"] - acc["noisy_classic"]), ">", 20.0,
+                         reference=acc["classic"], floor=floor, reference_name="noise-free classic EP accuracy",
+                         detail=f"noisy accuracy {acc['noisy_classic']:.4f}; paper "
+                                f"{pv['mnist_classic_ep_beta0.1']:.3f} -> {pv['mnist_noise_classic_ep']:.3f}"))
     if "noisy_hep" in acc and "hep" in acc:
-        drop = 100 * (acc["hep"] - acc["noisy_hep"])
-        out.append(CheckResult(f"sigma={cfg['sigma']}: hEP holds, drop in points", drop, "~0 (97.7% -> 97.8%)",
-                               drop <= 2, f"noisy accuracy {acc['noisy_hep']:.4f}"))
+        out.append(Check(f"sigma={cfg['sigma']}: hEP holds, drop in points", 100 * (acc["hep"] - acc["noisy_hep"]),
+                         "<=", 2.0, reference=acc["hep"], floor=floor, reference_name="noise-free hEP accuracy",
+                         detail=f"noisy accuracy {acc['noisy_hep']:.4f}; paper {pv['mnist_hep_N10']:.3f} -> "
+                                f"{pv['mnist_noise_hep']:.3f}"))
     if {"gep_sym", "gep"} <= acc.keys():
         loss = 100 * (acc["gep_sym"] - acc["gep"])
         runs = metrics.get("asym_runs", {})
         per_seed = lambda v: "/".join(f"{100 * r['acc']:.1f}" for r in runs.get(v, []))  # noqa: E731
         n = len(runs.get("gep", [])) or 1
-        out.append(CheckResult(f"asymmetric net without homeostasis loses accuracy vs symmetric, points (mean of {n} "
-                               f"seeds, net {metrics.get('asym_sizes')})", loss, "> 0", loss > 1,
-                               f"gEP asymmetric {per_seed('gep')} vs symmetric {per_seed('gep_sym')}"))
+        guard = {"reference": acc["gep_sym"], "floor": floor, "reference_name": "gEP on the symmetric net"}
+        out.append(Check(f"asymmetric net without homeostasis loses accuracy vs symmetric, points (mean of {n} "
+                         f"seeds, net {metrics.get('asym_sizes')})", loss, ">", 1.0, **guard,
+                         detail=f"gEP asymmetric {per_seed('gep')} vs symmetric {per_seed('gep_sym')}"))
         if "gep_homeo" in acc:
             frac = _recovered(acc["gep_sym"], acc["gep"], acc["gep_homeo"])
             fracs = [_recovered(s["acc"], a["acc"], h["acc"])
                      for s, a, h in zip(runs.get("gep_sym", []), runs.get("gep", []), runs.get("gep_homeo", []),
                                         strict=True)]
-            out.append(CheckResult("homeostasis recovers most of the asymmetry gap (fraction of the mean gap)", frac,
-                                   "most (> 0.5)", bool(loss > 0 and frac > 0.5),
-                                   f"with homeostasis={cfg['homeostasis']}: {per_seed('gep_homeo')}; per seed "
-                                   + ", ".join(f"{f:.2f}" for f in fracs)))
+            out.append(Check("homeostasis recovers most of the asymmetry gap (fraction of the mean gap)", frac, ">",
+                             0.5, **guard, detail=f"with homeostasis={cfg['homeostasis']}: {per_seed('gep_homeo')}; "
+                                                  "per seed " + ", ".join(f"{f:.2f}" for f in fracs)))
             a0, a1, a2 = (metrics.get(k) for k in ("asym_before_gep_homeo", "asym_after_gep", "asym_after_gep_homeo"))
-            out.append(CheckResult("Jacobian asymmetry ||J_a||/||J|| after homeostasis", a2, "reduced",
-                                   bool(a2 < a0 and a2 < a1), f"before {a0:.3f}, after without {a1:.3f}"))
+            out.append(Check("Jacobian asymmetry ||J_a||/||J||: reduction by homeostasis (min of before and "
+                             "without, minus with)", min(a0, a1) - a2, ">", 0.0,
+                             detail=f"before {a0:.3f}, after without {a1:.3f}, with {a2:.3f}"))
             c0, c1 = metrics.get("gep_cos_min_gep"), metrics.get("gep_cos_min_gep_homeo")
             if c0 is not None and c1 is not None:
-                out.append(CheckResult("gEP vs BPTT min-layer cosine on the trained net, with homeostasis", c1,
-                                       "higher than without", bool(c1 > c0), f"without homeostasis {c0:.3f}"))
+                out.append(Check("gEP vs BPTT min-layer cosine on the trained net: with minus without homeostasis",
+                                 c1 - c0, ">", 0.0, detail=f"without {c0:.3f}, with {c1:.3f}"))
     return out
 
 
@@ -363,4 +367,15 @@ STUDY = Study(
     paper_values={"mnist_classic_ep_beta0.1": 0.980, "mnist_hep_N10": 0.977, "mnist_noise_classic_ep": 0.10,
                   "mnist_noise_hep": 0.978, "cifar10_hep": 0.884, "cifar10_bp": 0.883,
                   "cifar10_homeostasis_N0": 0.843, "cifar10_homeostasis_N2": 0.814, "imagenet32_hep_top1": 0.365},
+    deviations=[
+        "small runs on digits (8x8) with 64-64 nets, T1 50/T2 10 and 15 epochs, not MNIST 784-256-256-10 with "
+        "T1 200/T2 50 and 50 epochs; the paper-scale MNIST and CIFAR-10 configs need a GPU and have not been run",
+        "our readout feeds the nudge back through its own weights, while the reference MLP has a recurrent output "
+        "layer with its own feedback weights; so the asymmetry part uses three hidden layers to get two "
+        "asymmetric layer pairs",
+        "asymmetry part: SGD with homeostasis weight 10 and no grad clip, instead of the reference's AdamW with "
+        "lambda 1 (with SGD the unit-normalised penalty pulls W - B^T together too slowly at lambda 1)",
+        "every run (BP included) uses a global gradient-norm clip (clip=2) that the reference does not",
+        "the conv net uses avg-pooling and one conv per stage; the reference uses softmax pooling and 6 convs",
+    ],
 )

@@ -18,7 +18,8 @@ from torch import nn
 from ..analysis.fourier import fraction_concentrated, neuron_fourier
 from ..data.modadd import modular_addition
 from ..errors import check_choice, check_range
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check
 
 ACTIVATIONS = ("relu", "quad")
 
@@ -142,25 +143,22 @@ def _plot(ctx: StudyContext, four: dict[str, torch.Tensor], active: torch.Tensor
     os.replace(tmp, path)
 
 
-def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
-    conc = metrics["fraction_concentrated"]
+def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     ratio = metrics["grok_delay_ratio"]
-    ok_grok = (ratio == ratio and ratio >= cfg["min_delay_ratio"]
-               and metrics["test_acc_when_train_perfect"] < cfg["test_level"])
+    memorised = metrics["test_acc_when_train_perfect"] < cfg["test_level"]
     return [
-        CheckResult(f"most neurons > {cfg['concentration']:.0%} energy on one frequency (p={cfg['p_fourier']})",
-                    measured=conc, paper="most (> 0.5)", passed=conc > 0.5,
-                    detail=f"median share {metrics['median_share']:.3f}, train acc {metrics['fourier_train_acc']:.3f}"),
-        CheckResult(f"grokking: test acc reaches {cfg['test_level']:.0%} long after train acc reaches 100%",
-                    measured=ratio, paper=f">= {cfg['min_delay_ratio']}x delay", passed=bool(ok_grok),
-                    detail=(f"train 100% at step {metrics['grok_train_step']}, test >= {cfg['test_level']:.0%} at "
-                            f"{metrics['grok_test_step']}; test acc then {metrics['test_acc_when_train_perfect']:.3f}, "
-                            f"final {metrics['grok_final_test_acc']:.3f}")),
-        CheckResult("phase alignment psi = 2 phi (median |wrap(psi - 2 phi)|, rad)",
-                    measured=metrics["median_phase_error"], paper="0 (psi = 2 phi)",
-                    passed=bool(metrics["median_phase_error"] < cfg["max_phase_error"]),
-                    detail=(f"threshold {cfg['max_phase_error']} rad; output weights share the input frequency in "
-                            f"{metrics['freq_match_fraction']:.1%} of neurons")),
+        Check(f"fraction of neurons with > {cfg['concentration']:.0%} energy on one frequency (p={cfg['p_fourier']})",
+              metrics["fraction_concentrated"], ">", 0.5,
+              reference=metrics["fourier_train_acc"], floor=cfg["test_level"], reference_name="train accuracy",
+              detail=f"'most neurons'; median share {metrics['median_share']:.3f}"),
+        Check(f"grokking: steps to {cfg['test_level']:.0%} test acc / steps to 100% train acc",
+              ratio if memorised else float("nan"), ">=", cfg["min_delay_ratio"],
+              detail=(f"train 100% at step {metrics['grok_train_step']}, test >= {cfg['test_level']:.0%} at "
+                      f"{metrics['grok_test_step']}; test acc then {metrics['test_acc_when_train_perfect']:.3f}, "
+                      f"final {metrics['grok_final_test_acc']:.3f}")),
+        Check("phase alignment psi = 2 phi (median |wrap(psi - 2 phi)|, rad)", metrics["median_phase_error"], "<",
+              cfg["max_phase_error"],
+              detail=f"output weights share the input frequency in {metrics['freq_match_fraction']:.1%} of neurons"),
     ]
 
 
@@ -189,5 +187,14 @@ STUDY = Study(
                   "weight_decay": 2.0, "eval_every": 200},
     },
     run_fn=run, checks_fn=checks,
-    paper_values={"fraction_concentrated": "most neurons single-frequency", "phase_relation": "psi = 2 phi"},
+    paper_values={"most_neurons_single_frequency": True, "phase_relation_psi_equals_2phi": True,
+                  "grokking_delay": True},
+    deviations=[
+        "small: p=97 at width 128 and 2000 full-batch steps (lr 1e-3) instead of the reference's d_mlp 9107, lr 5e-5, "
+        "5000 epochs; grokking part 3000 steps at lr 1e-3 and weight decay 1 instead of 50k steps at lr 1e-4, wd 2",
+        "'most neurons' is read as more than half of the active neurons putting > 80% of their energy on one "
+        "frequency; 'long after' as at least min_delay_ratio x the steps to 100% train accuracy; the paper "
+        "states both qualitatively",
+        "the paper (p=97) config has not been run: it needs a GPU",
+    ],
 )

@@ -18,7 +18,8 @@ from torch import nn
 
 from ..data.graphs import PairTask, graph_pair_task
 from ..models.quasimetric import MLPDistance, QuasimetricNet
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check, paper
 
 MODELS = ("pqe_lh", "pqe_gg", "mlp")
 
@@ -70,8 +71,14 @@ def evaluate(model: nn.Module, task: PairTask, n_triples: int, seed: int, device
     tol = rtol * (d_ik.abs() + d_ij.abs() + d_jk.abs() + 1e-12)
     viol = excess > tol
     nodes = torch.arange(n, device=device)
+    test = task.test_pairs.to(device)
+    d_test = dist[test[:, 0], test[:, 1]]
+    mse_mean = float((d_test - dist[task.train_pairs[:, 0].to(device), task.train_pairs[:, 1].to(device)].mean()).pow(2).mean())
+    test_mse = mse(task.test_pairs)
     return {
-        "train_mse": mse(task.train_pairs), "test_mse": mse(task.test_pairs),
+        "train_mse": mse(task.train_pairs), "test_mse": test_mse,
+        # how much better than predicting the mean training distance: > 0 means the model learned something
+        "test_mse_vs_mean": 1.0 - test_mse / max(mse_mean, 1e-12),
         "triangle_violation_fraction": float(viol.float().mean()),
         "triangle_violation_mean": float(excess.clamp_min(0).mean()),
         "triangle_violation_max": float(excess.max()),
@@ -142,26 +149,23 @@ def _figure(m: dict[str, Any], cfg: dict[str, Any], ctx: StudyContext) -> None:
     plt.close(fig)
 
 
-def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
+def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     s = m["summary"]
     pqes = [n for n in s if n.startswith("pqe")]
     out = []
-    for n in pqes:
-        out.append(CheckResult(f"{n} never violates the triangle inequality (fraction of random triples)",
-                               s[n]["triangle_violation_fraction"], 0.0, s[n]["triangle_violation_fraction"] == 0.0,
-                               f"max excess {s[n]['triangle_violation_max']:.2g}; |d(x,x)| "
-                               f"{s[n]['self_distance_mean_abs']:.2g}"))
     if "mlp" in s:
+        guard = {"reference": s["mlp"].get("test_mse_vs_mean", float("nan")), "floor": 0.0,
+                 "reference_name": "MLP: 1 - test MSE / MSE of the mean predictor"}
         for n in pqes:
-            out.append(CheckResult(f"{n} beats the unconstrained MLP on held-out pairs (test MSE ratio PQE/MLP)",
-                                   s[n]["test_mse"] / s["mlp"]["test_mse"], "< 1",
-                                   s[n]["test_mse"] < s["mlp"]["test_mse"],
-                                   f"PQE {s[n]['test_mse']:.4f}±{s[n]['test_mse_std']:.4f}, "
-                                   f"MLP {s['mlp']['test_mse']:.4f}±{s['mlp']['test_mse_std']:.4f}"))
-        out.append(CheckResult("the MLP's predictions are not a quasimetric (triangle violations or d(x,x) ≠ 0)",
-                               s["mlp"]["triangle_violation_fraction"], "> 0",
-                               s["mlp"]["triangle_violation_fraction"] > 0 or s["mlp"]["self_distance_mean_abs"] > 1e-3,
-                               f"|d(x,x)| {s['mlp']['self_distance_mean_abs']:.3g}"))
+            out.append(Check(f"{n} beats the unconstrained MLP on held-out pairs (test MSE ratio PQE/MLP)",
+                             s[n]["test_mse"] / s["mlp"]["test_mse"], "<", 1.0, **guard,
+                             detail=f"PQE {s[n]['test_mse']:.4f}±{s[n]['test_mse_std']:.4f}, "
+                                    f"MLP {s['mlp']['test_mse']:.4f}±{s['mlp']['test_mse_std']:.4f}"))
+        out.append(Check("the MLP's predictions are not a quasimetric (triangle violations or d(x,x) != 0)",
+                         bool(s["mlp"]["triangle_violation_fraction"] > 0 or s["mlp"]["self_distance_mean_abs"] > 1e-3),
+                         "true", paper("mlp_not_quasimetric"),
+                         detail=f"violations {s['mlp']['triangle_violation_fraction']:.3g}, "
+                                f"|d(x,x)| {s['mlp']['self_distance_mean_abs']:.3g}"))
     return out
 
 
@@ -184,5 +188,11 @@ STUDY = Study(
     },
     run_fn=run,
     checks_fn=checks,
-    paper_values={"pqe_triangle_violations": 0.0, "ranking": "PQE test error < MLP test error"},
+    paper_values={"pqe_beats_mlp": True, "mlp_not_quasimetric": True},
+    deviations=[
+        "PQE satisfies the triangle inequality by construction, so that is a unit test "
+        "(tests/models/test_quasimetric.py), not a study check",
+        "a synthetic random directed graph with Gaussian node features instead of the paper's benchmark graphs "
+        "and embedding sizes",
+    ],
 )

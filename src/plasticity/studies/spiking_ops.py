@@ -7,14 +7,14 @@ pre-norm transformer block running on the spiking ops with the float block's wei
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from ..spiking.ops import SpikingMatmul, SpikingSiLU, SpikingSoftmax, SpikingTransformerBlock
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check, paper
 
 
 def _rel(a: torch.Tensor, ref: torch.Tensor) -> float:
@@ -79,16 +79,12 @@ def _figure(cfg: dict[str, Any], curves: dict[str, list[float]], ctx: StudyConte
     plt.close(fig)
 
 
-def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
-    out = []
-    for k, v in m["errors"].items():
-        falling = all(b < a for a, b in itertools.pairwise(v))
-        out.append(CheckResult(f"{k}: error falls with T (T={m['T_values'][0]} → {m['T_values'][-1]})",
-                               v[-1], "decreasing", falling, f"{100 * v[0]:.2f}% → {100 * v[-1]:.3f}%"))
-    for k, e in m["at_default"].items():
-        out.append(CheckResult(f"{k}: error at default T={m['T_default']} below 1% of output scale", e, 0.01,
-                               e < 0.01))
-    return out
+def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    return [Check(f"{k}: error at default T={m['T_default']} relative to the output scale", e, "<",
+                  paper("max_rel_error_at_default_T"),
+                  detail=f"{100 * m['errors'][k][0]:.2f}% at T={m['T_values'][0]} -> "
+                         f"{100 * m['errors'][k][-1]:.3f}% at T={m['T_values'][-1]}" if k in m["errors"] else "")
+            for k, e in m["at_default"].items()]
 
 
 STUDY = Study(
@@ -107,5 +103,14 @@ STUDY = Study(
     },
     run_fn=run,
     checks_fn=checks,
-    paper_values={"error_at_default_T": "< 1% of output scale"},
+    # The paper calls its spike-count operators near-lossless at its default T without an error table; we
+    # read that as under 1% of the output scale.
+    paper_values={"max_rel_error_at_default_T": 0.01},
+    deviations=[
+        "the error falling with T holds by construction of spike-count quantisation, so it is a unit test "
+        "(tests/spiking/test_spiking_ops.py), not a study check",
+        "the paper gives no error table: the 1% bound at its default T is our reading of 'near-lossless'",
+        "operators are checked on random Gaussian inputs and one random pre-norm block, not on the paper's "
+        "converted Qwen weights",
+    ],
 )

@@ -28,7 +28,8 @@ import torch
 from ..analysis.symmetries import bound_for_sizes, functional_dimension, sample_inputs
 from ..errors import check_choice
 from ..models import MLP
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check
 
 INITS = ("torch", "he_normal")
 
@@ -156,26 +157,25 @@ def _ends(trend: dict[str, float]) -> tuple[float, float]:
     return trend[keys[0]], trend[keys[-1]]
 
 
-def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
+def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     d_lo, d_hi = _ends(m["by_depth"])
     w_lo, w_hi = _ends(m["by_width"])
     out = [
-        CheckResult("a net with a dead neuron is detected (min rank deficit over draws)",
-                    float(min(m["dead_neuron_deficits"])), "> 0", min(m["dead_neuron_deficits"]) > 0,
-                    f"sizes {m['detector_sizes']}, deficits {m['dead_neuron_deficits']}"),
-        CheckResult("the same generic nets reach #params − #hidden (max deficit)", float(max(m["generic_deficits"])),
-                    0.0, max(m["generic_deficits"]) == 0, f"deficits {m['generic_deficits']}"),
-        CheckResult("P(no hidden symmetries) falls with depth (shallowest − deepest)", d_lo - d_hi, "> 0 (→ 0)",
-                    d_hi < d_lo, f"by depth {m['by_depth']}"),
-        CheckResult("P(no hidden symmetries) rises with width, input dim = width (widest − narrowest)", w_hi - w_lo,
-                    "> 0 (→ 1)", w_hi > w_lo, f"by width {m['by_width']}; at a fixed input dim "
-                    f"{cfg['fixed_input_dim']} (not a paper claim): {m['by_width_fixed_input']}"),
+        Check("a net with a dead neuron is detected (min rank deficit over draws)",
+              float(min(m["dead_neuron_deficits"])), ">", 0.0,
+              detail=f"sizes {m['detector_sizes']}, deficits {m['dead_neuron_deficits']}"),
+        Check("the same generic nets reach #params - #hidden (max deficit)", float(max(m["generic_deficits"])),
+              "~", 0.0, detail=f"deficits {m['generic_deficits']}"),
+        Check("P(no hidden symmetries) falls with depth (shallowest - deepest)", d_lo - d_hi, ">", 0.0,
+              detail=f"by depth {m['by_depth']}"),
+        Check("P(no hidden symmetries) rises with width, input dim = width (widest - narrowest)", w_hi - w_lo,
+              ">", 0.0, detail=f"by width {m['by_width']}; at a fixed input dim {cfg['fixed_input_dim']} "
+                               f"(not a paper claim): {m['by_width_fixed_input']}"),
     ]
     if len(m["by_input_dim"]) > 1:
         i_lo, i_hi = _ends(m["by_input_dim"])
-        out.append(CheckResult(f"P(no hidden symmetries) rises with input dimension at width {cfg['fixed_width']} "
-                               "(largest − smallest)", i_hi - i_lo, "> 0 (→ 1)", i_hi > i_lo,
-                               f"by input dim {m['by_input_dim']}"))
+        out.append(Check(f"P(no hidden symmetries) rises with input dimension at width {cfg['fixed_width']} "
+                         "(largest - smallest)", i_hi - i_lo, ">", 0.0, detail=f"by input dim {m['by_input_dim']}"))
     return out
 
 
@@ -200,5 +200,10 @@ STUDY = Study(
     },
     run_fn=run,
     checks_fn=checks,
-    paper_values={"trend_depth": "falls to 0", "trend_width": "rises to 1", "trend_input_dim": "rises to 1"},
+    paper_values={"falls_with_depth": True, "rises_with_width": True, "rises_with_input_dim": True},
+    deviations=[
+        "the functional dimension is the Jacobian rank over a finite batch of Gaussian inputs, a lower bound on "
+        "the rank over input space (the paper's estimate also samples inputs)",
+        "small uses 32 initialisations per architecture and widths up to 8; the paper uses 100 and widths to 15",
+    ],
 )
