@@ -36,9 +36,9 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check src tests benchmarks
 
-# API reference, examples index and the study gallery (every study's smoke run) are generated, then built strictly.
+# API reference, examples index and the study gallery (from the results ledger) are generated, then built strictly.
 docs: $(VENV)/.docs
-	$(PY) docs/gen.py --scale $(or $(DOCS_SCALE),smoke)
+	$(PY) docs/gen.py
 	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: $(VENV)/.base

@@ -1,8 +1,7 @@
 """Generate the docs pages that must not be written by hand: API reference, examples index, study gallery.
 
-Run by ``make docs`` before ``mkdocs build --strict``. The gallery runs every registered study at
-``--scale`` (default ``smoke``), or reuses ``reports/studies/NAME/SCALE/results.json`` from an earlier
-``plasticity study run`` when ``--reuse`` is given, so the numbers on the page are always measured.
+Run by ``make docs`` before ``mkdocs build --strict``. The gallery is built from the results ledger
+(``results/``): only numbers from recorded runs, each with its scale, seeds, revision and device.
 """
 
 from __future__ import annotations
@@ -57,66 +56,66 @@ def _fmt(v: object) -> str:
     return "—" if v is None else str(v).replace("|", "\\|").replace("\n", " ")
 
 
-def gallery(scale: str, reuse: bool, only: list[str] | None) -> None:
-    """Run (or reuse) each study and write ``docs/gallery/index.md`` plus one page per study with figures."""
+def gallery() -> None:
+    """Write ``docs/gallery/index.md`` and one page per study from the results ledger (``results/``).
+
+    Only recorded runs appear: each with its scale, seeds (tuned or held out), revision, device and wall time;
+    a scale without a record reads "not yet run", never a pass.
+    """
     from plasticity.studies import get_study, list_studies
-    from plasticity.studies.base import StudyResult
+    from plasticity.studies import ledger as L
 
     out = DOCS / "gallery"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    records = L.load_records(ROOT / "results")
     rows = ["# Study gallery", "",
-            f"Every study, run at `{scale}` scale by `make docs` (CPU). A check compares a number we measured with "
-            "the paper's; small scales often cannot reach a paper-scale claim, and then the check says FAIL. "
-            "`plasticity study run NAME --scale small|paper` reproduces a row.", "",
-            "| study | paper | checks passed | page |", "|---|---|---|---|"]
-    for name in only or list_studies():
+            "Every number here comes from a recorded run in the results ledger (`results/`, written by "
+            "`plasticity study run NAME --scale small --seeds 0-2 --record`): scale, seeds (`*` = tuned on, the "
+            "others held out), git revision, device and wall time. A check compares a number we measured with the "
+            "paper's; INCONCLUSIVE means the reference it compares with did not learn.", "",
+            L.markdown_table(ROOT / "results"), "", "| study | paper | page |", "|---|---|---|"]
+    for name in list_studies():
         study = get_study(name)
-        cached = ROOT / "reports" / "studies" / name / scale / "results.json"
-        if reuse and cached.exists():
-            res = StudyResult.load(cached)
-        else:
-            res = study.run(scale=scale, out_dir=out / f"_{name}_run", quiet=True)
         page_dir = out / name
         page_dir.mkdir()
-        figs = []
-        for fig in res.figures:
-            src = Path(res.out_dir) / fig
-            if src.exists():
-                shutil.copy(src, page_dir / Path(fig).name)
-                figs.append(Path(fig).name)
-        n_ok = sum(c.passed for c in res.checks)
-        rows.append(f"| [{name}]({name}/index.md) | {study.authors} {study.year} | {n_ok}/{len(res.checks)} "
-                    f"| [{study.title}]({name}/index.md) |")
+        rows.append(f"| [{name}]({name}/index.md) | {_fmt(study.authors)} {study.year} | {_fmt(study.title)} |")
         page = [f"# {study.title}", "", f"*{study.authors} ({study.year})* — <{study.url}>", "",
-                f"**Claim.** {study.claim}", "", f"Scale: `{res.scale}`.", "",
-                "| check | paper | ours | verdict |", "|---|---|---|---|"]
-        for c in res.checks:
-            page.append(f"| {_fmt(c.name)} | {_fmt(c.paper)} | {_fmt(c.measured)} | {'PASS' if c.passed else 'FAIL'} |")
+                f"**Claim.** {study.claim}", "", "**Deviations from the paper and its code.**", ""]
+        page += [f"* {_fmt(d)}" for d in study.deviations] or ["* none stated"]
         page.append("")
-        for c in res.checks:
-            if c.detail:
-                page.append(f"* **{c.name}**: {c.detail}")
-        page.append("")
-        for f in figs:
-            page += [f"![{f}]({f})", ""]
+        for scale in ("small", "paper"):
+            recs = [r for r in records if r["study"] == name and r["scale"] == scale]
+            page += [f"## `{scale}`", ""]
+            if not recs:
+                page += ["Not yet run.", ""]
+                continue
+            for r in recs:
+                held = "held out" if r["held_out"] else "tuned on"
+                page += [f"### seed {r['seed']} ({held}): {r['status']}", "",
+                         f"{_fmt(r['device'])}, torch {r['torch']}, {r['wall_s']:.0f} s, revision "
+                         f"`{r['revision'][:12]}`, {r['date'][:10]}", "",
+                         "| check | wanted | ours | verdict |", "|---|---|---|---|"]
+                for c in r["checks"]:
+                    page.append(f"| {_fmt(c['name'])} | {_fmt(c['paper'])} | {_fmt(c['measured'])} | {c['status']} |")
+                page.append("")
+                for f in r.get("figures", []):
+                    src = ROOT / "results" / name / scale / f
+                    if src.exists():
+                        shutil.copy(src, page_dir / f)
+                        page += [f"![{f}]({f})", ""]
         (page_dir / "index.md").write_text("\n".join(page))
-        shutil.rmtree(out / f"_{name}_run", ignore_errors=True)
-        print(f"gallery: {name} {n_ok}/{len(res.checks)} checks pass", flush=True)
     (out / "index.md").write_text("\n".join(rows) + "\n")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scale", default="smoke", choices=["smoke", "small", "paper"])
-    ap.add_argument("--reuse", action="store_true", help="reuse reports/studies/NAME/SCALE/results.json if present")
-    ap.add_argument("--only", default="", help="comma-separated study names (default: all)")
     ap.add_argument("--no-gallery", action="store_true")
     args = ap.parse_args()
     (DOCS / "api.md").write_text(api_page())
     (DOCS / "examples.md").write_text(examples_page())
     if not args.no_gallery:
-        gallery(args.scale, args.reuse, [s for s in args.only.split(",") if s] or None)
+        gallery()
 
 
 if __name__ == "__main__":
