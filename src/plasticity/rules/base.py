@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import ConfigError, check_choice
 
-LOSSES = ("auto", "cross_entropy", "mse")
+LOSSES = ("auto", "cross_entropy", "mse", "bce")
 
 
 @dataclass
@@ -38,7 +38,15 @@ def plastic_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def compute_loss(output: torch.Tensor, y: torch.Tensor, kind: str = "auto") -> torch.Tensor:
-    """Cross-entropy for integer labels, MSE for float targets (``kind='auto'``), or the named loss."""
+    """Cross-entropy for integer labels, MSE for float targets (``kind='auto'``), or the named loss.
+
+    ``bce``: sigmoid outputs with binary cross-entropy against one-hot labels (Nøkland 2016's DFA setting).
+    """
+    if kind == "bce":
+        if y.dim() != 1 or y.shape[0] != output.shape[0]:
+            raise ConfigError(f"labels of shape {tuple(y.shape)} do not match outputs {tuple(output.shape)}")
+        target = F.one_hot(y, output.shape[1]).to(output.dtype)
+        return F.binary_cross_entropy_with_logits(output, target)
     if kind == "auto":
         kind = "cross_entropy" if not torch.is_floating_point(y) else "mse"
     if kind == "cross_entropy":

@@ -52,6 +52,9 @@ class PaperValue:
 
     __rmul__ = __mul__
 
+    def __neg__(self) -> PaperValue:
+        return PaperValue(lambda v: -self._fn(v), f"-{self.label}")
+
     def __truediv__(self, o: Any) -> PaperValue:
         return self._bin(o, operator.truediv, "/")
 
