@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plasticity.errors import ConfigError
+from plasticity.errors import ConfigError, PlasticityError
 from plasticity.studies import Check, Study, StudyContext, get_study, paper, parse_seeds
 
 
@@ -84,3 +84,41 @@ def test_missing_dataset_is_a_data_error_not_a_fallback(tmp_path: Path, monkeypa
     monkeypatch.setenv("PLASTICITY_DATA", str(tmp_path))
     with pytest.raises(DataError):
         get_study("devices").run("smoke", out_dir=tmp_path / "o", quiet=True, dataset="mnist")
+
+
+def test_cli_seeds_and_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``study run --seeds 0-2 --record``: pass rates per check, one ledger record per seed, held-out seeds named."""
+    from typer.testing import CliRunner
+
+    import plasticity.studies as S
+    from plasticity.cli import app
+
+    monkeypatch.setattr(S, "get_study", lambda name: TOY)
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "results"))
+    out = CliRunner().invoke(app, ["study", "run", "toy", "--scale", "smoke", "--seeds", "0-2", "--record",
+                                   "--out", str(tmp_path / "out")])
+    assert out.exit_code == 1, out.output  # "acc near paper" passes on 2 of 3 seeds only
+    assert "2/3 seeds pass" in out.output and "held out: 1, 2" in out.output and "toy data" in out.output
+    recs = sorted((tmp_path / "results" / "toy" / "smoke").glob("seed*.json"))
+    assert [p.name for p in recs] == ["seed0.json", "seed1.json", "seed2.json"]
+    assert json.loads(recs[1].read_text())["held_out"] is True
+
+
+def test_cli_record_refuses_overrides_and_bad_seeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import plasticity.studies as S
+    from plasticity.cli import app
+
+    monkeypatch.setattr(S, "get_study", lambda name: TOY)
+    monkeypatch.setenv("PLASTICITY_RESULTS", str(tmp_path / "results"))
+    runner = CliRunner()
+    for args, msg in ((["--record", "--set", "lr=0.2"], "--record takes no --set"),
+                      (["--seeds", "three"], "--seeds"),
+                      (["--set", "epochs=three"], "'epochs' must be an integer > 0")):
+        out = runner.invoke(app, ["study", "run", "toy", "--scale", "smoke", *args])
+        # a user error: exit 2 with one line, or (inside the app, before the entry point's handler) the error itself
+        text = out.output + str(out.exception or "")
+        assert out.exit_code == 2 or isinstance(out.exception, PlasticityError), out.output
+        assert msg in text
+    assert not (tmp_path / "results").exists() and not (tmp_path / "out").exists()
