@@ -124,8 +124,10 @@ def study_run(
     if record:
         from .studies import ledger
 
+        revision = ledger.git_revision()  # the code that runs is the code loaded now
+
         def on_result(r) -> None:
-            path = ledger.record(r, device=device, command=["plasticity", *sys.argv[1:]])
+            path = ledger.record(r, device=device, command=["plasticity", *sys.argv[1:]], revision=revision)
             console.print(f"recorded {path}", markup=False, highlight=False, soft_wrap=True)
 
     if len(seed_list) == 1:

@@ -77,8 +77,12 @@ def device_name(device: str) -> str:
 
 
 def record(result: StudyResult, device: str = "cpu", root: Path | None = None, command: list[str] | None = None,
-           overridden: bool = False) -> Path:
-    """Write one single-seed result as ``root/STUDY/SCALE/seed<k>.json`` (figures copied as PNG if small)."""
+           overridden: bool = False, revision: str | None = None) -> Path:
+    """Write one single-seed result as ``root/STUDY/SCALE/seed<k>.json`` (figures copied as PNG if small).
+
+    ``revision`` should be read before the run starts (the code that ran is the code loaded then);
+    by default it is read now.
+    """
     import torch
 
     if overridden:
@@ -91,7 +95,9 @@ def record(result: StudyResult, device: str = "cpu", root: Path | None = None, c
     folder = root / result.study / result.scale
     folder.mkdir(parents=True, exist_ok=True)
     figs = []
-    for f in result.figures:
+    # one copy of each figure per (study, scale): the lowest recorded seed's, to keep the repository small
+    lower = [p for p in folder.glob("seed*.json") if int(p.stem[4:]) < seed]
+    for f in ([] if lower else result.figures):
         src = Path(result.out_dir) / f
         if src.suffix.lower() == ".png" and src.exists() and src.stat().st_size <= MAX_FIGURE_BYTES:
             dst = folder / f"seed{seed}_{Path(f).name}"
@@ -99,11 +105,14 @@ def record(result: StudyResult, device: str = "cpu", root: Path | None = None, c
             shutil.copyfile(src, tmp)
             os.replace(tmp, dst)
             figs.append(dst.name)
+    for stale in ([] if lower else folder.glob("seed*_*.png")):
+        if not stale.name.startswith(f"seed{seed}_"):
+            stale.unlink()
     rec = {
         "study": result.study, "scale": result.scale, "seed": seed,
         "held_out": seed not in result.tuned_seeds, "tuned_seeds": result.tuned_seeds,
         "config": result.config, "config_hash": config_hash(result.config),
-        "revision": git_revision(), "command": " ".join(command if command is not None else sys.argv),
+        "revision": revision or git_revision(), "command": " ".join(command if command is not None else sys.argv),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "wall_s": round(result.seconds, 2),
         "device": device_name(device), "torch": torch.__version__, "python": platform.python_version(),
         "status": result.status, "checks": [c.__dict__ for c in result.checks],
