@@ -1,6 +1,8 @@
 """Study `curl` — Ninou, Kadmon & Cayco-Gajic (2025).
 
-Rule-flipped neurons add curl to the learning flow: below a critical fraction the student still learns the teacher, beyond it learning is destabilised; the critical fraction grows with expansion.
+Rule-flipped input units add curl to the learning flow (both layers renormalised after every step, as the
+reference does): below a critical fraction the teacher solution stays stable and is learned, beyond it it is
+destabilised; the critical fraction grows with the expansion ratio; curl can speed convergence.
 Runs the `small` scale (minutes on CPU; PLASTICITY_SMOKE=1 for seconds) and prints each check: measured vs paper.
 """
 

@@ -157,3 +157,24 @@ def test_remove_detaches_base_hooks():
     rule.step(model, x, y)
     rule.remove()
     assert rule.base._prepared_for is None and rule._prepared_for is None
+
+
+def test_renormalize_rescales_every_layer_to_its_initial_norm():
+    model, x, y = _setup()
+    norms = [float(m.weight.detach().norm()) for m in model.layers]
+    rule = Curl("bp", fraction=0.4, neurons="input", renormalize=True, seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(3):
+        rule.step(model, x, y)
+        opt.step()
+    assert [float(m.weight.detach().norm()) for m in model.layers] != pytest.approx(norms)
+    rule.renormalize_(model)
+    assert [float(m.weight.detach().norm()) for m in model.layers] == pytest.approx(norms, rel=1e-6)
+    assert rule.state_dict()["renormalize"] is True
+    plain = Curl("bp", fraction=0.4, neurons="input", seed=0)
+    plain.step(model, x, y)
+    w = model.layers[0].weight.detach().clone()
+    plain.renormalize_(model)                                    # no-op without renormalize
+    assert torch.equal(w, model.layers[0].weight)
+    with pytest.raises(ConfigError, match="renormalize"):
+        Curl(renormalize="yes")

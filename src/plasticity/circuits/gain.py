@@ -7,6 +7,16 @@ state is r = (I - G W)^{-1} G h. Gains only (never W) adapt to the stimulus ense
 i.e. maximise the information the responses carry about the feedforward drive (Gaussian output noise
 sigma^2) while penalising overall activity E||r||^2 (Sigma_h: drive covariance, S_h: second moment).
 This is our reading of the paper's fidelity-vs-activity objective; their exact form may differ.
+``fidelity='neuron'`` sums single-neuron information terms instead, -1/2 sum_i log(1 + C_ii / sigma^2) with
+C = M Sigma_h M^T; its per-neuron stationarity condition has a closed form (:func:`analytic_gains`).
+
+Closed form. Hold neuron i's total input u_i = h_i + (W r)_i fixed (r_i = g_i u_i, variance v_i, second
+moment m_i). Its terms of the 'neuron' objective are -1/2 log(1 + g_i^2 v_i / sigma^2) + alpha g_i^2 m_i;
+setting the derivative in g_i^2 to zero gives
+    g_i^2 = max(0, 1 / (2 alpha m_i) - sigma^2 / v_i),
+exact for W = 0 (u = h), and in the recurrent network a self-consistent solution once u's statistics are
+those the gains themselves produce (:func:`self_consistent_gains`), which ignores how g_i moves other neurons'
+inputs (the global optimum, found by :func:`adapt_gains`, does not).
 """
 
 from __future__ import annotations
@@ -15,7 +25,9 @@ import math
 
 import torch
 
-from ..errors import ConfigError, check_range
+from ..errors import ConfigError, check_choice, check_range
+
+FIDELITY = ("population", "neuron")
 
 
 def von_mises_tuning(stimuli: torch.Tensor, preferred: torch.Tensor, kappa: float) -> torch.Tensor:
@@ -94,22 +106,52 @@ def stimulus_moments(h: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 def efficient_coding_loss(model: GainPopulation, cov: torch.Tensor, second: torch.Tensor, noise_var: float,
-                          alpha: float) -> torch.Tensor:
-    """-information (Gaussian output noise) + alpha * mean total squared activity; see module docstring."""
+                          alpha: float, fidelity: str = "population") -> torch.Tensor:
+    """-information (Gaussian output noise) + alpha * total squared activity; see module docstring.
+
+    ``fidelity='population'``: the population's information; ``'neuron'``: the sum of single-neuron terms."""
+    check_choice("fidelity", fidelity, FIDELITY)
     m = model.transfer()
-    eye = torch.eye(m.shape[0], dtype=m.dtype, device=m.device)
-    info = 0.5 * torch.logdet(eye + m @ cov @ m.T / noise_var)
+    c = m @ cov @ m.T
+    if fidelity == "neuron":
+        info = 0.5 * torch.log1p(c.diagonal() / noise_var).sum()
+    else:
+        eye = torch.eye(m.shape[0], dtype=m.dtype, device=m.device)
+        info = 0.5 * torch.logdet(eye + c / noise_var)
     return -info + alpha * torch.trace(m @ second @ m.T)
 
 
+def analytic_gains(var: torch.Tensor, second: torch.Tensor, noise_var: float, alpha: float) -> torch.Tensor:
+    """Closed-form optimal gains g_i = sqrt(max(0, 1/(2 alpha m_i) - sigma^2/v_i)) for inputs of variance
+    ``var`` and second moment ``second`` (per neuron); see the module docstring."""
+    check_range("noise_var", noise_var, 0.0, math.inf, low_inclusive=False)
+    check_range("alpha", alpha, 0.0, math.inf, low_inclusive=False)
+    return (1.0 / (2 * alpha * second) - noise_var / var).clamp_min(0.0).sqrt()
+
+
+def self_consistent_gains(weight: torch.Tensor, cov: torch.Tensor, second: torch.Tensor, noise_var: float,
+                          alpha: float, g_max: float, iters: int = 500, damping: float = 0.5) -> torch.Tensor:
+    """Gains that satisfy :func:`analytic_gains` for the input statistics they produce themselves:
+    u = (I - W G)^{-1} h, iterated from g = 1 with ``damping`` and clipped to [0, g_max)."""
+    eye = torch.eye(len(weight), dtype=weight.dtype, device=weight.device)
+    g = torch.ones(len(weight), dtype=weight.dtype, device=weight.device)
+    for _ in range(iters):
+        t = torch.linalg.inv(eye - weight * g[None, :])           # u = T h
+        v = (t @ cov @ t.T).diagonal()
+        m = (t @ second @ t.T).diagonal()
+        new = analytic_gains(v, m, noise_var, alpha).clamp(max=g_max * (1 - 1e-6))
+        g = damping * g + (1 - damping) * new
+    return g
+
+
 def adapt_gains(model: GainPopulation, stimuli: torch.Tensor, p: torch.Tensor, noise_var: float = 0.01,
-                alpha: float = 0.3, steps: int = 500, lr: float = 0.05) -> list[float]:
+                alpha: float = 0.3, steps: int = 500, lr: float = 0.05, fidelity: str = "population") -> list[float]:
     """Adapt only the gains to the ensemble (stimuli, p) with Adam on ``efficient_coding_loss``; returns losses."""
     cov, second = stimulus_moments(model.drive(stimuli), p.to(model.preferred))
     opt = torch.optim.Adam([model.gain_logit], lr=lr)
     hist = []
     for _ in range(steps):
-        loss = efficient_coding_loss(model, cov, second, noise_var, alpha)
+        loss = efficient_coding_loss(model, cov, second, noise_var, alpha, fidelity)
         opt.zero_grad()
         loss.backward()
         opt.step()

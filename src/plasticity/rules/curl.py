@@ -4,7 +4,9 @@ Curl descent (Ninou, Kadmon & Cayco-Gajic, NeurIPS 2025): when some neurons use 
 (anti-Hebbian) sign of a rule, the learning flow ``Ẇ = −D ∇L`` is no longer a gradient — it gains curl
 terms. Below a critical fraction of flipped neurons the solutions stay stable; beyond it learning is
 destabilised. The wrapper multiplies the update of the synapses of each chosen hidden neuron (its
-outgoing, incoming or both) by −1 after any base rule has filled ``.grad``.
+outgoing, incoming or both) by −1 after any base rule has filled ``.grad``. The paper's phase diagrams flip
+*input units* (columns of W1, ``neurons='input'``) and rescale every layer back to its initial Frobenius norm
+after each step (``renormalize=True``; caycogajiclab/Curl_Descent ``fig4/phase_diag.py``).
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ class Curl(LearningRule):
     ``neurons='input'`` flips input units instead (their outgoing synapses: columns of the first layer, the
     paper's flips in the hidden-layer weights W1), ``'all'`` both populations (input units always flip their
     outgoing synapses, the only plastic ones they have).
+    ``renormalize=True`` records each plastic layer's weight Frobenius norm when the rule is prepared and rescales
+    the weights back to it before every step (call :meth:`renormalize_` after the last optimiser step too), as the
+    reference does after every update so the flow stays on the initial norm sphere.
     A base given by name is built with ``seed`` (unless ``base_kwargs`` sets its own) and ``base_kwargs``.
     """
 
     name = "curl"
 
     def __init__(self, base: LearningRule | str = "bp", fraction: float = 0.0, side: str = "outgoing",
-                 seed: int = 0, neurons: str = "hidden", **base_kwargs: Any) -> None:
+                 seed: int = 0, neurons: str = "hidden", renormalize: bool = False, **base_kwargs: Any) -> None:
         if isinstance(base, str):
             from .registry import make_rule
             base = make_rule(base, **{"seed": seed, **base_kwargs})
@@ -46,6 +51,9 @@ class Curl(LearningRule):
         self.fraction = check_range("fraction", float(fraction), 0.0, 1.0)
         self.side = check_choice("side", side, SIDES)
         self.neurons = check_choice("neurons", neurons, NEURONS)
+        if not isinstance(renormalize, bool):
+            raise ConfigError(f"renormalize={renormalize!r} is not allowed; allowed: True or False")
+        self.renormalize = renormalize
         if self.neurons == "input" and self.side == "incoming":
             raise ConfigError("input units have no plastic incoming synapses; use side='outgoing' with neurons='input'")
         self._layers: list[tuple[str, nn.Module]] = []
@@ -55,6 +63,10 @@ class Curl(LearningRule):
         self._layers = plastic_layers(model)
         if len(self._layers) < 2:
             raise ConfigError("the curl rule needs a model with at least one hidden layer (two plastic layers)")
+        if self.renormalize:
+            for name, m in self._layers:
+                if f"norm.{name}" not in self.buffers:
+                    self.buffers[f"norm.{name}"] = m.weight.detach().norm().reshape(1).clone()
         if self.neurons != "hidden":
             n_in = self._layers[0][1].weight.shape[1]
             if "flip.input" not in self.buffers or self.buffers["flip.input"].shape != (n_in,):
@@ -86,9 +98,21 @@ class Curl(LearningRule):
         """Boolean mask of the rule-flipped neurons of hidden layer ``name`` (``'input'``: the input units)."""
         return self.buffers[f"flip.{name}"] < 0
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
-        """Run the base rule, then flip the sign of the flipped neurons' synaptic updates in ``.grad``."""
+    def renormalize_(self, model: nn.Module) -> None:
+        """Rescale every plastic layer's weight to its recorded initial Frobenius norm (no-op unless renormalize)."""
         self._ensure_prepared(model)
+        if not self.renormalize:
+            return
+        with torch.no_grad():
+            for name, m in self._layers:
+                target = self.buffers[f"norm.{name}"].to(m.weight)
+                m.weight.mul_(target / m.weight.norm().clamp_min(torch.finfo(m.weight.dtype).tiny))
+
+    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
+        """Rescale to the initial norms (``renormalize``), run the base rule, then flip the sign of the flipped
+        units' synaptic updates in ``.grad``."""
+        self._ensure_prepared(model)
+        self.renormalize_(model)
         report = self.base.step(model, x, y)
         with torch.no_grad():
             if self.neurons != "hidden":                      # input units: their outgoing synapses, whatever side
@@ -115,7 +139,8 @@ class Curl(LearningRule):
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state.update(fraction=self.fraction, side=self.side, neurons=self.neurons, base=self.base.state_dict())
+        state.update(fraction=self.fraction, side=self.side, neurons=self.neurons, renormalize=self.renormalize,
+                     base=self.base.state_dict())
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -125,4 +150,4 @@ class Curl(LearningRule):
 
     def __repr__(self) -> str:
         return (f"Curl(base={self.base!r}, fraction={self.fraction}, side={self.side!r}, neurons={self.neurons!r}, "
-                f"seed={self.seed})")
+                f"renormalize={self.renormalize}, seed={self.seed})")
