@@ -126,7 +126,7 @@ def test_behaviour_measures_of_a_passive_arm() -> None:
     m = behaviour(_Still(), reach, hold, P)
     start = float(100 * (forward_kinematics(reach.q0, P) - reach.target).norm(dim=-1).mean())
     assert m["reach_endpoint_cm"] == pytest.approx(start, rel=1e-5)   # never moves
-    assert m["reach_path_ratio"] == 1.0 and m["reach_peak_jerk"] == 0.0
+    assert m["reach_path_ratio"] == 1.0 and m["reach_peak_jerk"] < 0.1            # float32 noise / dt^3 only
     assert m["reach_time_s"] <= 20 * P.dt and m["reach_time_s"] > 0  # never settles (unless it starts there)
     assert m["hold_drift_cm"] > 0 and m["hold_var_cm2"] > 0          # the pulse pushes the passive arm away
     with pytest.raises(ConfigError, match="settle_cm"):
