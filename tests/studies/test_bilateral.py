@@ -18,4 +18,4 @@ def test_bilateral_smoke(tmp_path) -> None:
     assert all(math.isfinite(v) for s in table.values() for v in s.values())
     assert "gated" in res.metrics["callosal_effect"]
     assert len(res.checks) == 6 and res.deviations
-    assert study.config("small")["joint"] is True
+    assert study.config("paper")["joint"] is True
