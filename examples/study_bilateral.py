@@ -1,6 +1,7 @@
 """Study `bilateral` — Rinaldo, Kuhlmann, Friedman & Kowadlo (2024).
 
-hemispheres trained with different losses (smoothness vs positional stability) specialise; a bilateral model matches or beats the preferred hemisphere on each task
+hemispheres trained with different losses specialise on behavioural measures; a bilateral model is at least
+as good as the preferred hemisphere on each task and better than the non-preferred one
 Runs the `small` scale (minutes on CPU; PLASTICITY_SMOKE=1 for seconds) and prints each check: measured vs paper.
 """
 

@@ -1,6 +1,7 @@
 """Study `geometry` — Pogodin, Cornford, Ghosh, Gidel, Lajoie, Richards (2024).
 
-the dual-space weight change is Gaussian only under the potential that matches the training rule; exponentiated gradient keeps log-normal weights log-normal, gradient descent does not
+the dual-space weight change is Gaussian only under the potential that matches the training rule, so trained
+weights carry the geometry's fingerprint; exponentiated gradient keeps log-normal weights log-normal
 Runs the `small` scale (minutes on CPU; PLASTICITY_SMOKE=1 for seconds) and prints each check: measured vs paper.
 """
 

@@ -1,6 +1,7 @@
-"""Study `polarity` — Wang, Powell, Geisa, Bridgeford, Priebe, Vogelstein (2023).
+"""Study `polarity` — Wang, Powell, Geisa, Bridgeford, Vogelstein (2023).
 
-networks whose weight signs are frozen to a good pattern learn with fewer samples and epochs
+networks whose weight signs are frozen to a good pattern learn with fewer samples and epochs; random frozen
+polarity helps only when the network is wide enough; polarity, not weight, transfers knowledge
 Runs the `small` scale (minutes on CPU; PLASTICITY_SMOKE=1 for seconds) and prints each check: measured vs paper.
 """
 

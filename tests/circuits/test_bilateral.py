@@ -11,6 +11,7 @@ from plasticity.circuits.bilateral import (
     GatedBilateral,
     Hemisphere,
     arm_step,
+    behaviour,
     controller_features,
     forward_kinematics,
     make_episodes,
@@ -110,3 +111,23 @@ def test_gated_bilateral_mixing() -> None:
     w = gated.mix(z)
     assert ((w > 0) & (w < 1)).all()
     assert torch.allclose(gated(z), w * left(z) + (1 - w) * right(z))
+
+
+class _Still(torch.nn.Module):
+    """A controller that never pushes: the passive arm."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(z.shape[0], 2)
+
+
+def test_behaviour_measures_of_a_passive_arm() -> None:
+    g = torch.Generator().manual_seed(0)
+    reach, hold = make_episodes("reach", 16, 20, P, g), make_episodes("hold", 16, 20, P, g)
+    m = behaviour(_Still(), reach, hold, P)
+    start = float(100 * (forward_kinematics(reach.q0, P) - reach.target).norm(dim=-1).mean())
+    assert m["reach_endpoint_cm"] == pytest.approx(start, rel=1e-5)   # never moves
+    assert m["reach_path_ratio"] == 1.0 and m["reach_peak_jerk"] < 0.1            # float32 noise / dt^3 only
+    assert m["reach_time_s"] <= 20 * P.dt and m["reach_time_s"] > 0  # never settles (unless it starts there)
+    assert m["hold_drift_cm"] > 0 and m["hold_var_cm2"] > 0          # the pulse pushes the passive arm away
+    with pytest.raises(ConfigError, match="settle_cm"):
+        behaviour(_Still(), reach, hold, P, settle_cm=0.0)

@@ -207,22 +207,47 @@ def stability_loss(x: torch.Tensor, u: torch.Tensor, target: torch.Tensor, effor
 LOSSES = {"smoothness": smoothness_loss, "stability": stability_loss}
 
 
-def task_scores(controller: nn.Module, ep_reach: Episodes, ep_hold: Episodes, p: ArmParams) -> dict[str, float]:
-    """Reach score = mean smoothness/efficiency cost on reach episodes; hold score = mean hand deviation (cm)
-    during hold episodes under perturbation. Both lower-is-better; components reported too."""
+def behaviour(controller: nn.Module, ep_reach: Episodes, ep_hold: Episodes, p: ArmParams,
+              settle_cm: float = 2.0) -> dict[str, float]:
+    """Behavioural measures, none of them a training loss, averaged over episodes (all lower-is-better).
+
+    Reach: ``reach_endpoint_cm`` hand-to-target distance at the last step; ``reach_time_s`` movement time, the
+    first time after which the hand stays within ``settle_cm`` of the target (the episode length if never);
+    ``reach_path_ratio`` hand path length over the straight distance from start to final hand position
+    (1 = a straight movement; a hand that does not move counts as 1);
+    ``reach_peak_jerk`` max over time of |d³x/dt³| (m/s³, third finite difference). Hold, under the torque
+    pulse: ``hold_drift_cm`` distance from the target at the last step; ``hold_var_cm2`` positional variance
+    of the hand over the episode (x plus y variance, cm²).
+    """
+    if settle_cm <= 0:
+        raise ConfigError(f"settle_cm={settle_cm} is out of range; allowed: (0, inf)")
     with torch.no_grad():
-        xr, ur = rollout(controller, ep_reach, p)
+        xr, _ = rollout(controller, ep_reach, p)
         xh, _ = rollout(controller, ep_hold, p)
-        k = max(int(0.2 * xr.shape[0]), 1)
-        du = ur[1:] - ur[:-1]
+        x0 = forward_kinematics(ep_reach.q0, p)
+        path = torch.cat([x0[None], xr])                                   # (T+1, B, 2)
+        dist = (xr - ep_reach.target).norm(dim=-1)                         # (T, B)
+        outside = dist > settle_cm / 100
+        steps = xr.shape[0]
+        # last step outside the band (+1) = settling step; never outside -> 0; outside at the end -> T
+        last_out = torch.where(outside.any(0), steps - outside.flip(0).int().argmax(0),
+                               torch.zeros_like(dist[0]).int())
+        length = (path[1:] - path[:-1]).norm(dim=-1).sum(0)
+        chord = (xr[-1] - x0).norm(dim=-1)
+        ratio = torch.where(chord > 1e-4, length / chord.clamp_min(1e-4), torch.ones_like(chord))
+        jerk = (path[3:] - 3 * path[2:-1] + 3 * path[1:-2] - path[:-3]) / p.dt**3
         return {
-            "reach_score": float(smoothness_loss(xr, ur, ep_reach.target).mean()),
-            "reach_end_error_cm": float(100 * (xr[-k:] - ep_reach.target).norm(dim=-1).mean()),
-            "reach_effort": float((ur**2).sum(-1).mean()),
-            "reach_torque_change": float((du**2).sum(-1).mean()),
-            "hold_score_cm": float(100 * (xh - ep_hold.target).norm(dim=-1).mean()),
-            "hold_max_cm": float(100 * (xh - ep_hold.target).norm(dim=-1).amax(0).mean()),
+            "reach_endpoint_cm": float(100 * dist[-1].mean()),
+            "reach_time_s": float((last_out.double() * p.dt).mean()),
+            "reach_path_ratio": float(ratio.mean()),
+            "reach_peak_jerk": float(jerk.norm(dim=-1).amax(0).mean()),
+            "hold_drift_cm": float(100 * (xh[-1] - ep_hold.target).norm(dim=-1).mean()),
+            "hold_var_cm2": float(1e4 * xh.var(0).sum(-1).mean()),
         }
+
+
+REACH_MEASURES = ("reach_endpoint_cm", "reach_time_s", "reach_path_ratio", "reach_peak_jerk")
+HOLD_MEASURES = ("hold_drift_cm", "hold_var_cm2")
 
 
 def train_controller(controller: nn.Module, groups: list[tuple[list[nn.Parameter], str]], p: ArmParams,

@@ -5,8 +5,24 @@ random reaches and perturbed holds. The "left" hemisphere minimises a smoothness
 a positional-stability loss. Bilateral models: the two frozen specialists mixed without a callosum (fixed 1/2)
 or through a callosal gate that reads both hemispheres; plus two jointly trained bodies (torques summed, each
 hemisphere descending its own loss) without and with callosal coupling of the hidden layers.
-Scores (lower is better): reach = smoothness/efficiency cost on reach episodes; hold = mean hand deviation (cm)
-under torque perturbations.
+
+Every controller is scored on the same behavioural measures, none of them a training loss, on held-out
+episodes (targets and perturbations drawn from a generator never used in training): reach endpoint error
+(cm), movement time (s, time to settle within 2 cm), path-length ratio and peak jerk; hold drift (cm) and
+positional variance (cm²) under a torque pulse. The paper's claims are checked on these measures: each
+hemisphere is better at its preferred task (reach: left, hold: right) on a majority of the task's measures;
+the callosal bilateral model is at least as good as the preferred hemisphere (within ``match_tolerance``) and
+better than the non-preferred one; the callosum's effect (callosal minus no-callosum) is reported as measured.
+
+Deviations from the paper (no reference code is public):
+- the arm (Li & Todorov 2004 two-link parameters, no gravity, semi-implicit Euler at 10 ms), the controllers
+  (one tanh layer per hemisphere) and the two losses are our reading of the paper's set-up, not its code.
+- "better at a task" is our criterion: a majority of that task's behavioural measures (3 of 4 reach, 2 of 2
+  hold); "at least as good" allows ``match_tolerance`` (5%) per measure.
+- held-out episodes come from the training distribution (fresh random targets and pulses from a separate
+  generator), not from a held-out region of the workspace.
+- the bilateral model of the checks is the gated pair of frozen specialists; the jointly trained bodies are
+  reported alongside.
 """
 
 from __future__ import annotations
@@ -20,28 +36,43 @@ import matplotlib.pyplot as plt
 import torch
 
 from ..circuits.bilateral import (
+    HOLD_MEASURES,
+    REACH_MEASURES,
     ArmParams,
     BilateralController,
     GatedBilateral,
     Hemisphere,
+    behaviour,
+    controller_features,
+    forward_kinematics,
     make_episodes,
     rollout,
-    task_scores,
     train_controller,
 )
-from .base import CheckResult, Study, StudyContext
+from .base import Study, StudyContext
+from .checks import Check
+
+MEASURES = REACH_MEASURES + HOLD_MEASURES
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run(cfg, ctx)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     p = ArmParams(max_torque=cfg["max_torque"])
     dev, steps, hid = ctx.device, cfg["steps"], cfg["hidden"]
     gen = torch.Generator(device=dev).manual_seed(ctx.seed)
-    ev = torch.Generator(device=dev).manual_seed(ctx.seed + 10_000)
-    ep_r = make_episodes("reach", cfg["eval_batch"], steps, p, ev, dev, cfg["perturb"])
-    ep_h = make_episodes("hold", cfg["eval_batch"], steps, p, ev, dev, cfg["perturb"])
+    held_out = torch.Generator(device=dev).manual_seed(10_000 + ctx.seed)  # never used for training
+    ep_r = make_episodes("reach", cfg["eval_batch"], steps, p, held_out, dev, cfg["perturb"])
+    ep_h = make_episodes("hold", cfg["eval_batch"], steps, p, held_out, dev, cfg["perturb"])
     kw = {"steps": steps, "batch": cfg["batch"], "generator": gen, "device": dev, "perturb": cfg["perturb"]}
     models: dict[str, torch.nn.Module] = {}
-    scores: dict[str, dict[str, float]] = {}
     curves: dict[str, list[float]] = {}
 
     for name, loss in (("left_smoothness", "smoothness"), ("right_stability", "stability")):
@@ -70,20 +101,26 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
         curves[name] = train_controller(b, [(lp, "smoothness"), (rp, "stability")], p, iters=cfg["iters"],
                                         lr=cfg["lr"], **kw)
         models[name] = b
-    for name, m in models.items():
-        scores[name] = task_scores(m, ep_r, ep_h, p)
-        s = scores[name]
-        ctx.log(f"{name:22s} reach {s['reach_score']:.4f} (end err {s['reach_end_error_cm']:.2f} cm, effort "
-                f"{s['reach_effort']:.2f})  hold {s['hold_score_cm']:.3f} cm")
+    table = {name: behaviour(m, ep_r, ep_h, p, cfg["settle_cm"]) for name, m in models.items()}
+    passive = {"reach_endpoint_cm": float(100 * (forward_kinematics(ep_r.q0, p) - ep_r.target).norm(dim=-1).mean())}
+    ctx.log(f"{'model':22s} " + " ".join(f"{k:>17s}" for k in MEASURES))
+    for name, row in table.items():
+        ctx.log(f"{name:22s} " + " ".join(f"{row[k]:17.4g}" for k in MEASURES))
+    callosal_effect = {
+        pair: {k: table[a][k] - table[b][k] for k in MEASURES}
+        for pair, (a, b) in {"gated": ("bilateral_callosal", "bilateral_no_callosum"),
+                             "joint": ("joint_callosal", "joint_no_callosum")}.items() if a in table}
+    for pair, eff in callosal_effect.items():
+        ctx.log(f"callosal minus no-callosum ({pair}): " + ", ".join(f"{k} {v:+.4g}" for k, v in eff.items()))
     with torch.no_grad():
-        from ..circuits.bilateral import controller_features
         z_r = controller_features(ep_r.q0, torch.zeros_like(ep_r.q0), ep_r.target, p)
         z_h = controller_features(ep_h.q0, torch.zeros_like(ep_h.q0), ep_h.target, p)
         gate = {"reach_start": float(gated.mix(z_r).mean()), "hold_start": float(gated.mix(z_h).mean())}
     ctx.log(f"callosal gate weight on left hemisphere: reach start {gate['reach_start']:.2f}, "
             f"hold start {gate['hold_start']:.2f}")
     _figure(ctx, models, ep_r, ep_h, p, curves)
-    return {"scores": scores, "gate_left_weight": gate, "iters": cfg["iters"], "seed": ctx.seed}
+    return {"behaviour": table, "passive": passive, "callosal_effect": callosal_effect, "gate_left_weight": gate,
+            "iters": cfg["iters"], "seed": ctx.seed}
 
 
 def _figure(ctx: StudyContext, models: dict[str, torch.nn.Module], ep_r: Any, ep_h: Any, p: ArmParams,
@@ -110,24 +147,44 @@ def _figure(ctx: StudyContext, models: dict[str, torch.nn.Module], ep_r: Any, ep
     plt.close(fig)
 
 
-def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
-    s = metrics["scores"]
-    lf, rt, bi = s["left_smoothness"], s["right_stability"], s["bilateral_callosal"]
-    tol = cfg["match_tolerance"]
+def _count(a: dict[str, float], b: dict[str, float], keys: tuple[str, ...], slack: float = 0.0) -> int:
+    """How many measures (lower is better) have a ≤ (1 + slack)·b (strict a < b when slack is 0)."""
+    return sum((a[k] <= (1 + slack) * b[k]) if slack else (a[k] < b[k]) for k in keys)
+
+
+def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    t = metrics["behaviour"]
+    lf, rt, bi = t["left_smoothness"], t["right_stability"], t["bilateral_callosal"]
+    tol, need = cfg["match_tolerance"], cfg["reach_majority"]
+    passive = metrics["passive"]["reach_endpoint_cm"]
+    learned = 1 - min(lf["reach_endpoint_cm"], rt["reach_endpoint_cm"]) / passive
+    guard = {"reference": learned, "floor": 0.5,
+             "reference_name": "best hemisphere's endpoint-error reduction vs a passive arm"}
+
+    def show(keys: tuple[str, ...], *rows: tuple[str, dict[str, float]]) -> str:
+        return "; ".join(f"{k}: " + ", ".join(f"{n} {r[k]:.4g}" for n, r in rows) for k in keys)
+
+    nr, nh = len(REACH_MEASURES), len(HOLD_MEASURES)
     return [
-        CheckResult("left (smoothness) hemisphere beats right on reach score", lf["reach_score"], rt["reach_score"],
-                    lf["reach_score"] < rt["reach_score"], "paper column = right hemisphere's score"),
-        CheckResult("right (stability) hemisphere beats left on hold (cm)", rt["hold_score_cm"], lf["hold_score_cm"],
-                    rt["hold_score_cm"] < lf["hold_score_cm"], "paper column = left hemisphere's score"),
-        CheckResult("callosal bilateral matches/beats left on reach", bi["reach_score"], lf["reach_score"],
-                    bi["reach_score"] <= (1 + tol) * lf["reach_score"], f"match = within {tol:.0%}"),
-        CheckResult("callosal bilateral matches/beats right on hold (cm)", bi["hold_score_cm"], rt["hold_score_cm"],
-                    bi["hold_score_cm"] <= (1 + tol) * rt["hold_score_cm"], f"match = within {tol:.0%}"),
+        Check(f"reach: left (smoothness) beats right on a majority of {nr} measures", _count(lf, rt, REACH_MEASURES),
+              ">=", need, **guard, detail=show(REACH_MEASURES, ("left", lf), ("right", rt))),
+        Check(f"hold: right (stability) beats left on all {nh} measures", _count(rt, lf, HOLD_MEASURES), ">=", nh,
+              **guard, detail=show(HOLD_MEASURES, ("right", rt), ("left", lf))),
+        Check(f"reach: callosal bilateral at least as good as left (within {tol:.0%}), measures of {nr}",
+              _count(bi, lf, REACH_MEASURES, tol), ">=", need, **guard,
+              detail=show(REACH_MEASURES, ("bilateral", bi), ("left", lf))),
+        Check(f"reach: callosal bilateral beats right, measures of {nr}", _count(bi, rt, REACH_MEASURES), ">=", need,
+              **guard, detail=show(REACH_MEASURES, ("bilateral", bi), ("right", rt))),
+        Check(f"hold: callosal bilateral at least as good as right (within {tol:.0%}), measures of {nh}",
+              _count(bi, rt, HOLD_MEASURES, tol), ">=", nh, **guard,
+              detail=show(HOLD_MEASURES, ("bilateral", bi), ("right", rt))),
+        Check(f"hold: callosal bilateral beats left, measures of {nh}", _count(bi, lf, HOLD_MEASURES), ">=", nh,
+              **guard, detail=show(HOLD_MEASURES, ("bilateral", bi), ("left", lf))),
     ]
 
 
 _BASE = {"hidden": 64, "max_torque": 10.0, "perturb": 4.0, "batch": 64, "eval_batch": 256, "lr": 3e-3,
-         "gate_lr": 1e-2, "match_tolerance": 0.05}
+         "gate_lr": 1e-2, "match_tolerance": 0.05, "settle_cm": 2.0, "reach_majority": 3}
 
 STUDY = Study(
     name="bilateral",
@@ -136,15 +193,31 @@ STUDY = Study(
     year=2024,
     url="https://arxiv.org/abs/2401.14057",
     claim="hemispheres trained with different losses (smoothness vs positional stability) specialise; a bilateral "
-          "model matches or beats the preferred hemisphere on each task",
+          "model is at least as good as the preferred hemisphere on each task and better than the non-preferred one",
     scales={
         "smoke": {**_BASE, "hidden": 16, "steps": 15, "iters": 12, "gate_iters": 8, "batch": 16, "eval_batch": 32,
                   "joint": False},
-        "small": {**_BASE, "steps": 50, "iters": 200, "gate_iters": 100, "joint": True},
+        "small": {**_BASE, "steps": 40, "iters": 100, "gate_iters": 50, "batch": 32, "joint": False},
         "paper": {**_BASE, "hidden": 128, "steps": 100, "iters": 3000, "gate_iters": 1000, "batch": 256,
                   "eval_batch": 1024, "joint": True},
     },
     run_fn=run,
     checks_fn=checks,
-    paper_values={"claim": "each hemisphere best on its preferred task; bilateral matches or beats it"},
+    limits={"reach_majority": (1, 4), "match_tolerance": (0.0, 1.0), "settle_cm": (1e-3, None)},
+    paper_values={"hemispheres_specialise": True, "bilateral_matches_preferred": True,
+                  "bilateral_beats_non_preferred": True},
+    deviations=[
+        "no public reference code: the arm (Li & Todorov 2004 two-link, no gravity, 10 ms semi-implicit Euler), "
+        "one-tanh-layer hemispheres and both losses are our reading of the paper",
+        "'better at a task' = a majority of the task's behavioural measures (3 of 4 reach, 2 of 2 hold); "
+        "'at least as good' allows match_tolerance per measure; both are our criteria",
+        "held-out episodes are fresh draws (separate generator) from the training distribution, not a held-out "
+        "region of the workspace",
+        "the checked bilateral model is the callosal gate over the two frozen specialists; jointly trained "
+        "bodies are reported alongside (paper scale only: at small they cost 3x the CPU), and the callosum's "
+        "effect is reported as measured, not checked",
+        "small scale: 100 BPTT iterations of batch 32 over 0.4 s episodes (a CPU budget on a shared 2-core "
+        "machine), paper scale 3000 x 256 over 1 s",
+    ],
+    tuned_seeds=(0,),
 )
