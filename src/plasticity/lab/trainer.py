@@ -131,7 +131,10 @@ class Trainer:
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> Any:
         """One rule step, the transforms, one optimizer step."""
-        report = self.rule.step(self.model, x, y)
+        return self._apply(self.rule.step(self.model, x, y))
+
+    def _apply(self, report: Any) -> Any:
+        """After the rule has filled ``.grad``: transforms, divergence checks, optimizer step."""
         for t in self.transforms:
             t(self.model)
         if self.check_divergence:
