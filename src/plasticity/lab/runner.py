@@ -346,6 +346,11 @@ def check_buildable(cfg: RunConfig, memory_fraction: float = 0.5) -> None:
         raise ConfigError(f"model.hidden={cfg.model.hidden} gives {n:,} parameters (~{need / 2**30:.1f} GiB to "
                           f"train), more than {memory_fraction:.0%} of this machine's {total / 2**30:.1f} GiB; "
                           "use smaller layers")
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    last = data.x_train.shape[0] % cfg.training.batch_size
+    if cfg.training.data_parallel and size > 1 and 0 < last < size:
+        raise ConfigError(f"data parallel over {size} processes: the last batch holds {last} example(s), fewer "
+                          "than the processes; change training.batch_size or data.n_train")
     params = dict(cfg.rule.params)
     params.setdefault("seed", cfg.seed)
     try:
