@@ -1,9 +1,8 @@
-"""Data parallel: 2 gloo processes (launched like torchrun) equal one process on the full batch, for any rule."""
+"""Data parallel: torchrun with 2 gloo processes equals one process on the full batch, incl. an uneven last batch."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -38,12 +37,6 @@ hist = tr.fit()
 if world()[0] == 0:
     torch.save({'model': model.state_dict(), 'loss': [h['train_loss'] for h in hist]}, out)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _single(rule_name: str) -> tuple[dict[str, torch.Tensor], list[float]]:

@@ -50,7 +50,7 @@ def load_data(cfg: RunConfig) -> TaskData:
     """The config's dataset (md5-verified by the loaders), cut to ``n_train``/``n_test``; a request for more
     examples than the dataset holds is a ``ConfigError``, never a silent clip. Cached per process, so the
     pre-flight check and the run read the files once."""
-    key = (cfg.data.name, cfg.data.data_dir, cfg.data.n_train, cfg.data.n_test)
+    key = (cfg.data.name, cfg.data.data_dir, os.environ.get("PLASTICITY_DATA"), cfg.data.n_train, cfg.data.n_test)
     if key in _DATA_CACHE:
         return _DATA_CACHE[key]
     data = load_dataset(cfg.data.name, data_dir=cfg.data.data_dir)
