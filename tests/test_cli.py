@@ -184,6 +184,10 @@ def test_runs_list_piped_full_ids_json_and_escaped_names(tmp_path: Path, capsys,
     monkeypatch.setenv("COLUMNS", "250")
     assert main(["runs", "list", "--store", store]) == 0
     assert "[name=fa]" in capsys.readouterr().out
+    monkeypatch.setenv("COLUMNS", "80")  # a narrow terminal: ids still whole
+    assert main(["runs", "list", "--store", store]) == 0
+    tty = capsys.readouterr().out
+    assert all(i in tty for i in ids), tty
 
 
 def test_compare_and_study_run_record_in_store_unless_no_store(tmp_path: Path, capsys) -> None:

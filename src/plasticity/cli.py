@@ -352,8 +352,9 @@ def runs_list(
     from rich.text import Text
 
     table = Table()
-    for i, col in enumerate(cols):
-        table.add_column(col, no_wrap=i == 0, overflow="fold")
+    id_width = max([len(c[0]) for c in cells] + [2])
+    for i, col in enumerate(cols):  # the id column is never cut: other columns wrap instead
+        table.add_column(col, no_wrap=i == 0, min_width=id_width if i == 0 else None, overflow="fold")
     for c in cells:
         table.add_row(*[Text(x) for x in c])
     console.print(table)
