@@ -16,8 +16,9 @@ $(VENV)/.base:
 	$(PY) -m pip install -q -e .
 	touch $@
 
+# dev includes the ray extra, so CI (make test) runs the Ray sweep test instead of skipping it (~80 s to install).
 $(VENV)/.dev: $(VENV)/.base pyproject.toml
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,ray]"
 	touch $@
 
 $(VENV)/.docs: $(VENV)/.base pyproject.toml

@@ -137,3 +137,84 @@ def test_study_run_set_overrides_and_rejects_unknown_keys(tmp_path, capsys) -> N
     import json
 
     assert json.loads((tmp_path / "results.json").read_text())["config"]["points"] == 40
+
+
+def test_bare_plasticity_prints_help_exit_0(capsys) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr()
+    assert "Usage: plasticity" in out.out and "run" in out.out and out.err == ""
+    assert main(["runs"]) == 0 and "Usage: plasticity runs" in capsys.readouterr().out
+
+
+def test_help_and_study_list_import_no_torch_scipy_sklearn() -> None:
+    code = ("import sys\nfrom plasticity.cli import main\nassert main(['--help']) == 0\n"
+            "assert main(['study', 'list']) == 0\n"
+            "heavy = [m for m in ('torch', 'scipy', 'sklearn', 'matplotlib') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "import plasticity\nplasticity.Trainer\n"
+            "assert 'sklearn' not in sys.modules and 'scipy.stats' not in sys.modules\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "chinchilla" in res.stdout
+
+
+def test_runs_list_piped_full_ids_json_and_escaped_names(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Piped: one tab-separated line per run with the full id; --json; '[...]' in trial names survives rich."""
+    import json
+
+    _tiny(tmp_path)
+    spec = tmp_path / "sw.yaml"
+    spec.write_text("name: a-rather-long-sweep-name-for-the-id-column\nbase: tiny.yaml\nset: {training.epochs: 1}\n"
+                    "list:\n  - {rule.name: bp}\n  - {rule.name: fa}\n")
+    store = str(tmp_path / "s.db")
+    assert main(["sweep", str(spec), "--store", store, "--executor", "inline", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "list", "--store", store]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("id\tname\tstatus")
+    ids = [ln.split("\t")[0] for ln in lines[1:]]
+    with RunStore(store) as st:
+        assert ids == [r["id"] for r in st.list_runs()]
+    assert "[name=fa]" in lines[2]
+    assert main(["runs", "list", "--store", store, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == ids and rows[1]["name"].endswith("[name=fa]")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["runs", "list", "--store", store]) == 0
+    assert "[name=fa]" in capsys.readouterr().out
+    monkeypatch.setenv("COLUMNS", "80")  # a narrow terminal: ids still whole
+    assert main(["runs", "list", "--store", store]) == 0
+    tty = capsys.readouterr().out
+    assert all(i in tty for i in ids), tty
+
+
+def test_compare_and_study_run_record_in_store_unless_no_store(tmp_path: Path, capsys) -> None:
+    store = str(tmp_path / "s.db")
+    args = ["compare", "--rules", "bp,fa", "--epochs", "1", "--hidden", "8", "--quiet", "--store", store]
+    assert main([*args, "--out", str(tmp_path / "c")]) == 0
+    assert "recorded as compare-digits-" in capsys.readouterr().out
+    with RunStore(store) as st:
+        runs = st.list_runs()
+        assert sorted(r["name"] for r in runs) == ["compare[bp]", "compare[fa]"]
+        assert all(r["status"] == "finished" for r in runs) and st.results(runs[0]["id"])["test_accuracy"] > 0
+    assert main([*args, "--out", str(tmp_path / "c2"), "--no-store"]) == 0
+    assert main(["study", "run", "chinchilla", "--scale", "smoke", "--out", str(tmp_path / "st"), "--store", store,
+                 "--quiet"]) in (0, 1)
+    assert "recorded as study-chinchilla-smoke-" in capsys.readouterr().out
+    with RunStore(store) as st:
+        assert st.counts()["runs"] == 3
+        study = next(r for r in st.list_runs() if r["name"].startswith("study"))
+        assert "passed" in st.results(study["id"])
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    from plasticity.utils import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "r.html", "x")
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == 0o644

@@ -132,3 +132,33 @@ def test_overhead_budget_skips_only_when_writes_would_dominate(tmp_path: Path) -
     assert state["position"]["epoch"] == 2  # the final epoch's checkpoint is always there
     for k, v in t.model.state_dict().items():
         assert torch.equal(state["model"][k], v)
+
+
+def test_crafted_checkpoint_is_refused_and_runs_no_code(tmp_path: Path) -> None:
+    """A payload with a valid CRC that would run code when unpickled is refused (weights_only=True)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from test_cli_bad_inputs import crafted_checkpoint
+
+    marker = tmp_path / "PWNED"
+    path = tmp_path / "ck" / "ckpt-0000000001.pt"
+    crafted_checkpoint(path, marker)
+    with pytest.raises(CheckpointError, match="refused"):
+        decode(path.read_bytes(), str(path))
+    assert load_latest(tmp_path / "ck") is None
+    assert not marker.exists()
+
+
+def test_own_checkpoints_load_with_weights_only(tmp_path: Path) -> None:
+    """Every state we write (model, optimizer, rule, RNGs incl. numpy's) is plain data."""
+    import numpy as np
+
+    tr = _trainer()
+    np.random.seed(3)
+    state = trainer_state(tr)
+    back = decode(encode(state))
+    assert back["rng"]["numpy"]["kind"] == "MT19937"
+    np.random.rand(5)
+    restore_trainer(tr, back)
+    assert np.random.get_state()[2] == np.random.RandomState(3).get_state()[2]

@@ -136,3 +136,59 @@ def test_wal_readers_in_other_processes_read_while_one_writes(tmp_path: Path) ->
         n, secs = r.stdout.split()
         assert int(n) == 1 and float(secs) < 0.2  # sees the committed row, not blocked by the writer
     assert st.counts()["runs"] == 2
+
+
+HOLDER = """
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+c.execute("INSERT INTO sweeps (id) VALUES ('lock-holder')")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_locked_store_fails_fast_with_one_line_and_reads_still_work(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Another process holds the write lock: a writing command fails within the (configurable, default 30 s)
+    lock timeout with one line naming that process; read-only commands never wait for the lock."""
+    from plasticity.cli import main
+    from plasticity.lab.store import DEFAULT_LOCK_TIMEOUT, lock_timeout
+
+    assert DEFAULT_LOCK_TIMEOUT <= 30 and lock_timeout() <= 30
+    db = tmp_path / "s.db"
+    with RunStore(db) as st:
+        st.create_run("r0", {"rule": {"name": "bp"}}, name="r0", git_rev="t")
+        st.finish_run("r0", "finished")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), "60"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.setenv("PLASTICITY_LOCK_TIMEOUT", "1")
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text("model: {hidden: [4]}\ndata: {n_train: 50, n_test: 10}\ntraining: {epochs: 1}\n")
+        t0 = time.perf_counter()
+        rc = main(["run", str(cfg), "--store", str(db), "--quiet"])
+        waited = time.perf_counter() - t0
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1, err
+        assert f"locked by process {holder.pid}" in err and "PLASTICITY_LOCK_TIMEOUT" in err
+        assert waited < 30
+        t0 = time.perf_counter()
+        assert main(["runs", "list", "--store", str(db)]) == 0  # read-only: no write lock
+        assert main(["runs", "show", "r0", "--store", str(db)]) == 0
+        assert time.perf_counter() - t0 < 5
+        assert "r0" in capsys.readouterr().out
+    finally:
+        holder.kill()
+        holder.wait()
+    with RunStore(db) as st:
+        assert st.counts()["runs"] == 1
+
+
+def test_readonly_open_never_writes(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    RunStore(db).close()
+    with RunStore(db, readonly=True) as ro:
+        with pytest.raises(StoreError, match="read-only"):
+            ro.create_run("x", {})
+        assert ro.mark_stale() == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.optimize import least_squares, minimize
 
 from ..errors import ConfigError
 
@@ -73,6 +72,8 @@ def fit_vpnls(n, d, loss, alpha_grid: np.ndarray | None = None, beta_grid: np.nd
     def obj(p: np.ndarray) -> float:
         return _linear_part(n, d, loss, p[0], p[1])[1] / (loss @ loss)
 
+    from scipy.optimize import minimize  # lazy: keeps `import plasticity` light
+
     res = minimize(obj, np.array(best), method="Nelder-Mead",
                    options={"xatol": 1e-12, "fatol": 1e-30, "maxiter": 4000, "maxfev": 8000})
     alpha, beta = (float(v) for v in res.x)
@@ -93,6 +94,8 @@ def fit_approach3(n, d, loss, starts: int = 16, seed: int = 0) -> ScalingLaw:
     for _ in range(starts):
         p0 = np.array([rng.uniform(-1, 1.5), rng.uniform(0, 10), rng.uniform(0, 10), rng.uniform(0.1, 0.8),
                        rng.uniform(0.1, 0.8)])
+        from scipy.optimize import least_squares
+
         r = least_squares(resid, p0, bounds=([-10, -10, -10, 0.01, 0.01], [5, 30, 30, 2, 2]),
                           xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=5000)
         if best is None or r.cost < best.cost:

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import torch
-from scipy import stats
 
 from ..errors import ConfigError
 from ..geometry.potentials import Potential, make_potential
@@ -39,6 +38,8 @@ def distance_to_normal(z: torch.Tensor | np.ndarray, lo: float = -5.0, hi: float
         raise ConfigError("distance_to_normal needs a non-empty sample")
     xs = np.linspace(lo, hi, grid)
     ecdf = np.searchsorted(a, xs, side="right") / a.size
+    from scipy import stats  # lazy: scipy.stats costs ~0.5 s to import
+
     return float(np.trapezoid(np.abs(ecdf - stats.norm.cdf(xs)), xs))
 
 
@@ -55,6 +56,8 @@ def lognormal_vs_normal(w: torch.Tensor | np.ndarray) -> dict[str, float]:
     m = np.abs(a)
     mu, sd = a.mean(), a.std()
     lm, ls = np.log(m).mean(), np.log(m).std()
+    from scipy import stats
+
     ll_n = stats.norm.logpdf(a, mu, sd).mean()
     ll_ln = stats.lognorm.logpdf(m, ls, scale=math.exp(lm)).mean() - math.log(2.0)
     return {"llr": float(ll_ln - ll_n), "loglik_normal": float(ll_n), "loglik_lognormal": float(ll_ln),

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.special import gammaln, logsumexp
-from scipy.stats import beta as beta_dist
 
 from ..errors import ConfigError
 
@@ -35,6 +33,8 @@ def log_comb(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
     n_arr, k_arr = np.asarray(n, dtype=np.float64), np.asarray(k, dtype=np.float64)
     valid = (k_arr >= 0) & (k_arr <= n_arr)
     kk, nn = np.where(valid, k_arr, 0.0), np.where(valid, n_arr, 0.0)
+    from scipy.special import gammaln  # lazy: keeps `import plasticity` light
+
     out = gammaln(nn + 1) - gammaln(kk + 1) - gammaln(nn - kk + 1)
     return np.where(valid, out, -np.inf)
 
@@ -49,6 +49,8 @@ def log_false_match_probability(n: int, a: int, s: int, theta: int) -> float:
         return float("-inf")
     b = np.arange(theta, min(s, a) + 1)
     terms = log_comb(s, b) + log_comb(n - s, a - b) - log_comb(n, a)
+    from scipy.special import logsumexp
+
     return float(logsumexp(terms)) if np.isfinite(terms).any() else float("-inf")
 
 
@@ -72,6 +74,8 @@ def log_false_negative_probability(a: int, s: int, theta: int, noise: int) -> fl
     kept = a - noise
     b = np.arange(0, min(theta, s + 1))
     terms = log_comb(s, b) + log_comb(a - s, kept - b) - log_comb(a, kept)
+    from scipy.special import logsumexp
+
     return float(logsumexp(terms)) if np.isfinite(terms).any() else float("-inf")
 
 
@@ -124,6 +128,8 @@ class MonteCarloEstimate:
     def interval(self) -> tuple[float, float]:
         alpha = 1.0 - self.level
         k, t = self.hits, self.trials
+        from scipy.stats import beta as beta_dist  # lazy: scipy.stats costs ~0.5 s to import
+
         lo = 0.0 if k == 0 else float(beta_dist.ppf(alpha / 2, k, t - k + 1))
         hi = 1.0 if k == t else float(beta_dist.ppf(1 - alpha / 2, k + 1, t - k))
         return lo, hi

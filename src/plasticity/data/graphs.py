@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import shortest_path
 
 from ..errors import check_choice, check_range
 
@@ -34,6 +32,9 @@ def random_digraph_distances(n_nodes: int, edge_prob: float, seed: int = 0, w_mi
     mask[perm, np.roll(perm, -1)] = True
     rows, cols = np.nonzero(mask)
     weights = rng.uniform(w_min, w_max, size=rows.size)
+    from scipy.sparse import coo_matrix  # lazy: keeps `import plasticity` light
+    from scipy.sparse.csgraph import shortest_path
+
     graph = coo_matrix((weights, (rows, cols)), shape=(n_nodes, n_nodes)).tocsr()
     return shortest_path(graph, method="D", directed=True)
 

@@ -2,7 +2,9 @@
 
 A checkpoint file is a ``PLCK1 <crc32> <length>`` header line + the torch.save payload, written atomically
 (temp file, fsync, rename). ``load_latest`` verifies length and CRC and falls back to the previous file when
-the newest is corrupt. ``Checkpointer`` is a ``Trainer`` callback that writes one every epoch and every N steps.
+the newest is corrupt. The CRC detects damage, not tampering: payloads load with ``torch.load(weights_only=True)``,
+which unpickles only tensors and plain data (plus the types in ``SAFE_TYPES``), so a crafted checkpoint cannot
+run code. ``Checkpointer`` is a ``Trainer`` callback that writes one every epoch and every N steps.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .trainer import Callback, Trainer
 
 _NAME = re.compile(r"^ckpt-(\d{10})\.pt$")
 _MAGIC = b"PLCK1"
+SAFE_TYPES: list[Any] = []  # our own types allowed in a checkpoint (none needed: states are tensors and plain data)
 
 
 class CheckpointError(RuntimeError):
@@ -32,7 +35,10 @@ class CheckpointError(RuntimeError):
 
 def rng_state(extra: dict[str, torch.Generator] | None = None) -> dict[str, Any]:
     """Python, NumPy, torch (CPU and CUDA) RNG states plus named generators' states."""
-    st: dict[str, Any] = {"python": random.getstate(), "numpy": np.random.get_state(),
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    numpy_state = {"kind": str(kind), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                   "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}  # plain data: weights_only loads it
+    st: dict[str, Any] = {"python": random.getstate(), "numpy": numpy_state,
                           "torch": torch.get_rng_state(), "generators": {}}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         st["cuda"] = torch.cuda.get_rng_state_all()
@@ -43,7 +49,11 @@ def rng_state(extra: dict[str, torch.Generator] | None = None) -> dict[str, Any]
 
 def set_rng_state(st: dict[str, Any], extra: dict[str, torch.Generator] | None = None) -> None:
     random.setstate(st["python"])
-    np.random.set_state(st["numpy"])
+    npst = st["numpy"]
+    if isinstance(npst, dict):
+        npst = (npst["kind"], npst["keys"].numpy().astype(np.uint32), npst["pos"], npst["has_gauss"],
+                npst["cached_gaussian"])
+    np.random.set_state(npst)
     torch.set_rng_state(st["torch"])
     if "cuda" in st and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(st["cuda"])
@@ -66,7 +76,8 @@ def trainer_state(trainer: Trainer, extra: dict[str, Any] | None = None) -> dict
         "rng": rng_state(rule_generators(trainer.rule)),
         "position": {"epoch": trainer.epoch, "batch_in_epoch": trainer.batch_in_epoch,
                      "global_step": trainer.global_step, "loss_sum": trainer._loss_sum.detach().cpu().clone(),
-                     "loss_count": trainer._loss_count, "step_seconds": trainer.step_seconds},
+                     "loss_count": trainer._loss_count, "step_seconds": trainer.step_seconds,
+                     "initial_loss": getattr(trainer, "initial_loss", None)},
         "history": list(trainer.history),
         "extra": extra or {},
     }
@@ -82,6 +93,8 @@ def restore_trainer(trainer: Trainer, state: dict[str, Any]) -> dict[str, Any]:
     trainer.global_step, trainer._loss_count = int(pos["global_step"]), int(pos["loss_count"])
     trainer._loss_sum = pos["loss_sum"].to(trainer.device).clone()
     trainer.step_seconds = float(pos.get("step_seconds", 0.0))
+    if pos.get("initial_loss") is not None:
+        trainer.initial_loss = float(pos["initial_loss"])
     trainer.history = list(state["history"])
     set_rng_state(state["rng"], rule_generators(trainer.rule))
     return state.get("extra", {})
@@ -128,9 +141,11 @@ def decode(blob: bytes, name: str = "checkpoint") -> dict[str, Any]:
     if not ok:
         raise CheckpointError(f"{name}: checksum mismatch (truncated or corrupt)")
     try:
-        return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
-    except Exception as exc:  # pragma: no cover - checksum already guards this
-        raise CheckpointError(f"{name}: unreadable ({exc})") from None
+        with torch.serialization.safe_globals(SAFE_TYPES):
+            return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as exc:  # a valid CRC over a payload that is not plain data: crafted or from elsewhere
+        msg = " ".join(str(exc).split())[:300]
+        raise CheckpointError(f"{name}: refused: not tensors and plain data ({type(exc).__name__}: {msg})") from None
 
 
 def list_checkpoints(folder: str | Path) -> list[Path]:
@@ -215,8 +230,10 @@ class Checkpointer(Callback):
                 atomic_write_bytes(path, encode(state))
                 for old in list_checkpoints(self.folder)[:-self.keep]:
                     old.unlink(missing_ok=True)
-            except BaseException as exc:  # surfaced on the next wait()
-                self._error = exc
+            except BaseException as exc:  # surfaced on the next wait(): the run fails, it never ends "finished"
+                err = CheckpointError(f"checkpoint write to {str(self.folder)!r} failed: {type(exc).__name__}: {exc}")
+                err.__cause__ = exc
+                self._error = err
             finally:
                 self._job_seconds = time.perf_counter() - j0
 

@@ -52,6 +52,35 @@ def build_model(kind: str, data: TaskData, hidden: Sequence[int], activation: st
     return ConvNet(data.input_shape, channels=(16, 32), hidden=hidden[0] if hidden else 0, n_classes=data.n_outputs)
 
 
+def check_compare(rules: Sequence[str], dataset: str = "digits", epochs: int = 30, hidden: Sequence[int] = (256, 256),
+                  model: str = "mlp", batch_size: int = 32, lr: float = 0.02, optimizer: str = "sgd", seed: int = 0,
+                  device: str = "cpu", data_dir: str | None = None, activation: str = "relu") -> TaskData:
+    """Validate every argument of ``compare_rules`` before any training: names, ranges, the data files (md5) and
+    that the model builds for the data (on the meta device). Returns the loaded data."""
+    rules = list(rules)
+    if not rules:
+        raise ConfigError("rules is empty; give at least one, e.g. --rules bp,fa")
+    for r in rules:
+        make_rule(r)
+    if len(set(rules)) != len(rules):
+        raise ConfigError(f"rules {','.join(rules)!r} repeat a name; give each rule once")
+    check_choice("optimizer", optimizer, known_optimizers())
+    check_choice("model", model, MODELS)
+    check_range("lr", lr, 0.0, 1e3, low_inclusive=False)
+    check_range("epochs", epochs, 1, 100_000)
+    check_range("batch_size", batch_size, 1)
+    check_range("seed", seed, 0, 2**31 - 1)
+    if not list(hidden) and model == "conv":
+        raise ConfigError("model 'conv' needs one hidden width, e.g. --hidden 128")
+    for h in hidden:
+        check_range("hidden width", h, 1, 1_000_000)
+    resolve_device(device)
+    data = load_dataset(dataset, data_dir=data_dir)
+    with torch.device("meta"):
+        build_model(model, data, hidden, activation)
+    return data
+
+
 def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 30, hidden: Sequence[int] = (256, 256),
                   model: str = "mlp", batch_size: int = 32, lr: float = 0.02, optimizer: str = "sgd",
                   momentum: float = 0.9, seed: int = 0, device: str = "cpu", data_dir: str | None = None,
@@ -72,15 +101,13 @@ def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 3
         check_choice("rule_lr key", r, list(rules))
         check_range(f"rule_lr[{r}]", v, 0.0, low_inclusive=False)
     rules = list(rules)
-    if not rules:
-        raise ConfigError("rules is empty; give at least one, e.g. --rules bp,fa")
-    for r in rules:
-        make_rule(r)  # validates names before any training
-    check_choice("optimizer", optimizer, known_optimizers())
-    check_range("lr", lr, 0.0, low_inclusive=False)
-    check_range("epochs", epochs, 1)
+    data = check_compare(rules, dataset=dataset, epochs=epochs, hidden=hidden, model=model, batch_size=batch_size,
+                         lr=lr, optimizer=optimizer, seed=seed, device=device, data_dir=data_dir, activation=activation)
+    if out is not None:
+        from .paths import check_writable_dir
+
+        check_writable_dir(out, "output folder")
     dev = resolve_device(device)
-    data = load_dataset(dataset, data_dir=data_dir)
     probe = data.to(dev)
     xb, yb = probe.x_test[:256], probe.y_test[:256]
     results: dict[str, Any] = {"dataset": dataset, "model": model, "hidden": list(hidden), "epochs": epochs,
@@ -116,6 +143,26 @@ def compare_rules(rules: Sequence[str], dataset: str = "digits", epochs: int = 3
     if out is not None:
         write_compare_report(results, Path(out))
     return results
+
+
+def record_compare(store: Any, results: dict[str, Any], out: str | Path | None = None) -> str:
+    """Record a comparison in the run store: one finished run per rule, grouped like a sweep (so ``runs list
+    --sweep ID`` and ``report ID`` show it). Returns the group id."""
+    import uuid
+
+    group = f"compare-{results['dataset']}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    spec = {k: v for k, v in results.items() if k != "rules"}
+    store.upsert_sweep(group, f"compare {results['dataset']}", spec)
+    for name, r in results["rules"].items():
+        rid = f"{group}-{name}"
+        cfg = {**spec, "rule": {"name": name}, "lr": r["lr"]}
+        store.create_run(rid, cfg, name=f"compare[{name}]", seed=int(results["seed"]), sweep_id=group)
+        res = {k: v for k, v in r.items() if k != "history"}
+        if r["history"]:
+            res["train_loss"] = r["history"][-1]["train_loss"]
+        store.finish_run(rid, "finished", results=res, history=r["history"], seconds=r["seconds"],
+                         artefacts={"results": str(Path(out) / "results.json")} if out is not None else None)
+    return group
 
 
 def write_compare_report(results: dict[str, Any], out: Path) -> None:

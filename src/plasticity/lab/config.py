@@ -18,7 +18,7 @@ from ..errors import ConfigError
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def known_rules() -> list[str]:
@@ -106,6 +106,8 @@ class TrainingConfig(_Section):
                                        "a due one is skipped beyond it (the last epoch's never); 1: write all")
     eval_train: bool = False
     check_divergence: bool = True
+    divergence_factor: float | None = Field(1000.0, gt=1, description="a loss above this multiple of the first "
+                                            "step's loss marks the run diverged (None: only NaN/inf do)")
     data_parallel: bool = False
 
 
@@ -222,11 +224,34 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | list[str])
     return out
 
 
+MAX_NODES = 100_000  # values in one config after YAML aliases are expanded (an alias bomb stops here)
+MAX_BYTES = 1 << 20
+
+
+def _check_size(data: Any, where: str) -> None:
+    """Walk ``data`` counting values (aliases count each time they are used); stop past ``MAX_NODES``."""
+    count, stack = 0, [data]
+    while stack:
+        x = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise ConfigError(f"{where} expands to more than {MAX_NODES:,} values (YAML aliases?); "
+                              "write the config out plainly")
+        if isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Parse a YAML file into a dict; a missing file or malformed YAML is a one-line ``ConfigError``."""
+    """Parse a YAML file into a dict; a missing, empty, oversized or malformed file is a one-line ``ConfigError``."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"config file {str(p)!r} is a folder; pass a YAML file")
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} does not exist")
+    if p.stat().st_size > MAX_BYTES:
+        raise ConfigError(f"config file {str(p)!r} is larger than {MAX_BYTES >> 20} MiB; pass a run config")
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
@@ -236,8 +261,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(p)!r} is not valid YAML{where}: {problem}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {str(p)!r} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(p)!r} cannot be read: {exc.strerror or exc}") from None
     if data is None:
-        data = {}
+        raise ConfigError(f"config file {str(p)!r} is empty; write at least one section, e.g. 'rule: {{name: bp}}'")
+    _check_size(data, f"config file {str(p)!r}")
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(p)!r} must hold a mapping of sections, got {type(data).__name__}")
     return data

@@ -46,7 +46,8 @@ def init_from_env(device: torch.device | None = None) -> bool:
 
 
 class GradAllReduce:
-    """Transform: average every ``p.grad`` over the process group (one flat all-reduce)."""
+    """Transform: average every ``p.grad`` over the process group (one flat all-reduce). ``DistributedTrainer``
+    does its own weighted reduction; this is for hand-written loops with equal shards."""
 
     def __call__(self, model: nn.Module) -> None:
         size = world()[1]
@@ -83,20 +84,38 @@ def shard(x: torch.Tensor, rank: int, size: int) -> torch.Tensor:
 class DistributedTrainer(Trainer):
     """``Trainer`` where each rank steps on its shard of every batch and ``.grad`` is all-reduced.
 
-    Batch order is a function of (seed, epoch), so every rank sees the same batches; the reported loss
-    is averaged across ranks. Only rank 0 should write checkpoints and the store.
+    Batch order is a function of (seed, epoch), so every rank sees the same batches. Each rank's gradient and
+    loss are weighted by its share of the batch (``n_rank / n``) and summed in one all-reduce, so with a
+    batch-mean loss the step equals one process on the whole batch up to float reduction order, also when
+    the last batch splits unevenly. The divergence checks see the reduced loss, so all ranks stop together.
+    Only rank 0 should write checkpoints and the store.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.transforms.insert(0, GradAllReduce())
         broadcast_parameters(self.model)
+        size = world()[1]
+        last = self.data.x_train.shape[0] % self.batch_size
+        if size > 1 and 0 < last < size:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"the last batch holds {last} examples, fewer than the {size} processes; "
+                              "change batch_size or n_train")
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor):
         rank, size = world()
-        report = super().train_step(shard(x, rank, size), shard(y, rank, size))
-        if size > 1:
-            loss = report.loss.detach().clone().reshape(1).float()
-            dist.all_reduce(loss, op=dist.ReduceOp.SUM)
-            report.loss = (loss / size).reshape(())
-        return report
+        if size == 1:
+            return super().train_step(x, y)
+        xs, ys = shard(x, rank, size), shard(y, rank, size)
+        report = self.rule.step(self.model, xs, ys)
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        dtype = grads[0].dtype if grads else torch.float32
+        flat = torch.cat([g.reshape(-1) for g in grads] + [report.loss.detach().reshape(1).to(dtype)])
+        flat *= xs.shape[0] / x.shape[0]
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            offset += g.numel()
+        report.loss = flat[-1].to(report.loss.dtype).reshape(())
+        return self._apply(report)

@@ -114,10 +114,18 @@ def run_html(store: RunStore, run_id: str) -> str:
     return _page(f"run {run_id}", body)
 
 
+def report_path(store: RunStore, target: str, kind: str = "run") -> Path:
+    """Default report file: ``<run folder>/report.html`` (confined to the store's folder) or the sweep's."""
+    if kind == "run":
+        return store.run_dir(store.require_run(target)) / "report.html"
+    from .paths import check_run_id
+
+    return store.path.parent / "sweeps" / check_run_id(target, "sweep id") / "report.html"
+
+
 def write_run_report(store: RunStore, run_id: str, path: str | Path | None = None) -> Path:
     """Write the run's HTML page (default ``<run_dir>/report.html``)."""
-    run = store.require_run(run_id)
-    out = Path(path) if path else Path(run["run_dir"] or store.path.parent / run_id) / "report.html"
+    out = Path(path) if path else report_path(store, run_id, "run")
     atomic_write_text(out, run_html(store, run_id))
     return out
 
@@ -147,7 +155,7 @@ def sweep_html(store: RunStore, sweep_id: str) -> str:
 
 def write_sweep_report(store: RunStore, sweep_id: str, path: str | Path | None = None) -> Path:
     """Write the sweep's HTML page (default ``<store folder>/sweeps/<id>/report.html``)."""
-    out = Path(path) if path else store.path.parent / "sweeps" / sweep_id / "report.html"
+    out = Path(path) if path else report_path(store, sweep_id, "sweep")
     atomic_write_text(out, sweep_html(store, sweep_id))
     return out
 
@@ -184,6 +192,29 @@ def study_html(result: dict[str, Any], folder: str | Path) -> str:
                                                      ["metric", "value"], left=("metric",))
     body += f"<h2>Config</h2><pre>{_esc(json.dumps(result.get('config', {}), indent=2))}</pre>"
     return _page(f"study {result.get('study', '')} ({result.get('scale', '')})", body)
+
+
+def record_study(store: RunStore, folder: str | Path, report: str | Path | None = None) -> str:
+    """Record a finished study run (its results.json) in the run store as one run; returns the run id.
+    Status ``finished`` whether or not its checks passed; ``results.passed`` says which."""
+    import uuid
+
+    folder = Path(folder)
+    result = json.loads((folder / "results.json").read_text())
+    study, scale = str(result.get("study", "study")), str(result.get("scale", ""))
+    rid = f"study-{study}-{scale}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    cfg = {"study": study, "scale": scale, "config": result.get("config", {})}
+    checks = result.get("checks", [])
+    res: dict[str, Any] = {k: v for k, v in result.get("metrics", {}).items() if isinstance(v, int | float | str)}
+    res.update({"passed": bool(result.get("passed")), "checks_passed": sum(bool(c.get("passed")) for c in checks),
+                "checks": len(checks)})
+    store.create_run(rid, cfg, name=f"study {study} ({scale})", seed=int(result.get("seed", 0) or 0))
+    arte = {"results": str(folder / "results.json")}
+    if report is not None:
+        arte["report"] = str(report)
+    store.finish_run(rid, "finished", results=res, seconds=float(result.get("seconds", 0.0) or 0.0), artefacts=arte,
+                     message=None if result.get("passed") else "some checks failed")
+    return rid
 
 
 def write_study_report(folder: str | Path, path: str | Path | None = None) -> Path:

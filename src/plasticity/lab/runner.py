@@ -6,6 +6,7 @@ writer); ``run_config`` / ``resume_run`` wrap it for a single run that writes th
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 import traceback
@@ -19,11 +20,11 @@ import torch
 
 from ..data.registry import load_dataset
 from ..data.task import TaskData
-from ..errors import DivergenceError, PlasticityError
+from ..errors import ConfigError, DivergenceError, PlasticityError
 from ..rules.base import LearningRule
 from ..rules.registry import make_rule
 from ..utils import resolve_device, seed_everything
-from .checkpoint import Checkpointer, load_latest, restore_trainer
+from .checkpoint import Checkpointer, list_checkpoints, load_latest, restore_trainer
 from .compare import build_model
 from .config import RunConfig, validate_config
 from .optim import make_optimizer
@@ -42,19 +43,42 @@ class Built:
     scheduler: Any = None
 
 
-def build(cfg: RunConfig, device: torch.device | None = None) -> Built:
-    """Seed, load data, build model, rule and optimizer (in that order, so a resume rebuilds them identically)."""
-    seed_everything(cfg.seed)
+_DATA_CACHE: dict[tuple[Any, ...], TaskData] = {}
+
+
+def load_data(cfg: RunConfig) -> TaskData:
+    """The config's dataset (md5-verified by the loaders), cut to ``n_train``/``n_test``; a request for more
+    examples than the dataset holds is a ``ConfigError``, never a silent clip. Cached per process, so the
+    pre-flight check and the run read the files once."""
+    key = (cfg.data.name, cfg.data.data_dir, os.environ.get("PLASTICITY_DATA"), cfg.data.n_train, cfg.data.n_test)
+    if key in _DATA_CACHE:
+        return _DATA_CACHE[key]
     data = load_dataset(cfg.data.name, data_dir=cfg.data.data_dir)
+    for k, have in (("n_train", data.x_train.shape[0]), ("n_test", data.x_test.shape[0])):
+        want = getattr(cfg.data, k)
+        if want is not None and want > have:
+            raise ConfigError(f"data.{k}={want} is out of range; allowed: [1, {have}] for {cfg.data.name!r}")
     if cfg.data.n_train or cfg.data.n_test:
         data = data.subset(cfg.data.n_train, cfg.data.n_test)
-    model = build_model(cfg.model.kind, data, cfg.model.hidden)
+    _DATA_CACHE.clear()
+    _DATA_CACHE[key] = data
+    return data
+
+
+def _model(cfg: RunConfig, data: TaskData) -> torch.nn.Module:
     if cfg.model.kind == "mlp" and (cfg.model.activation != "relu" or not cfg.model.bias):
         from ..models import MLP
 
-        seed_everything(cfg.seed)
-        model = MLP([data.n_features, *cfg.model.hidden, data.n_outputs], activation=cfg.model.activation,
-                    bias=cfg.model.bias)
+        return MLP([data.n_features, *cfg.model.hidden, data.n_outputs], activation=cfg.model.activation,
+                   bias=cfg.model.bias)
+    return build_model(cfg.model.kind, data, cfg.model.hidden)
+
+
+def build(cfg: RunConfig, device: torch.device | None = None) -> Built:
+    """Seed, load data, build model, rule and optimizer (in that order, so a resume rebuilds them identically)."""
+    data = load_data(cfg)
+    seed_everything(cfg.seed)
+    model = _model(cfg, data)
     if device is not None:
         model = model.to(device)
     params = dict(cfg.rule.params)
@@ -154,10 +178,14 @@ def execute(cfg: RunConfig, run_dir: str | Path, *, resume: bool = True,
     cls = DistributedTrainer if dp else Trainer
     trainer = cls(b.model, b.rule, b.optimizer, b.data, epochs=cfg.training.epochs,
                   batch_size=cfg.training.batch_size, device=device, seed=cfg.seed, callbacks=cbs,
-                  check_divergence=cfg.training.check_divergence, eval_train=cfg.training.eval_train)
+                  check_divergence=cfg.training.check_divergence, eval_train=cfg.training.eval_train,
+                  divergence_factor=cfg.training.divergence_factor)
     out = Outcome(status="running")
     if resume:
         found = load_latest(run_dir / "checkpoints")
+        if found is None and list_checkpoints(run_dir / "checkpoints"):
+            raise PlasticityError(f"every checkpoint in {str(run_dir / 'checkpoints')!r} is corrupt; "
+                                  "nothing to resume from (start a new run)")
         if found is not None:
             state, path = found
             ex = restore_trainer(trainer, state)
@@ -182,8 +210,12 @@ def execute(cfg: RunConfig, run_dir: str | Path, *, resume: bool = True,
         if ckpt is not None:
             try:
                 ckpt.wait()
-            except Exception as exc:  # a failed final write must not hide the run's own status
-                out.message = (out.message or "") + f" (checkpoint write failed: {exc})"
+            except Exception as exc:  # a run that cannot be resumed has not finished
+                why = str(exc)
+                if out.status == "finished":
+                    out.status, out.message = "failed", why
+                else:
+                    out.message = (out.message or "") + f" ({why})"
     out.history = list(trainer.history)
     out.results = final_results(out.history, trainer)
     out.seconds = time.perf_counter() - t0
@@ -211,9 +243,11 @@ def run_config(cfg: RunConfig, store: RunStore, *, run_id: str | None = None, ru
                callbacks: list[Callback] | None = None, report: bool = True, resume: bool = False) -> tuple[str, Outcome]:
     """Record a run in ``store``, execute it (epoch metrics logged as they come), record the outcome."""
     from .distributed import launch_rank
+    from .paths import check_run_id, confine
 
-    run_id = run_id or new_run_id(cfg.name)
-    rdir = Path(run_dir) if run_dir is not None else default_run_dir(store, run_id)
+    run_id = check_run_id(run_id or new_run_id(cfg.name))
+    rdir = confine(run_dir if run_dir is not None else default_run_dir(store, run_id), store.path.parent,
+                   f"run {run_id!r} folder")
     rank = launch_rank() if cfg.training.data_parallel else 0
     if rank == 0:
         store.create_run(run_id, cfg.to_dict(), name=cfg.name, seed=cfg.seed, config_hash=cfg.digest(),
@@ -246,14 +280,40 @@ def resume_run(store: RunStore, run_id: str, *, callbacks: list[Callback] | None
     run = store.require_run(run_id)
     if launch_rank() != 0:  # a data-parallel follower: rank 0 checks and records the run
         return run_config(validate_config(run["config"]), store, run_id=run_id, callbacks=callbacks, report=False,
-                          resume=True, run_dir=run["run_dir"] or str(default_run_dir(store, run_id)))
+                          resume=True, run_dir=store.run_dir(run))
+    run = check_resumable(store, run_id)
+    cfg = validate_config(run["config"])
+    return run_config(cfg, store, run_id=run_id, run_dir=store.run_dir(run), callbacks=callbacks, report=report,
+                      resume=True)
+
+
+def check_resumable(store: RunStore, run_id: str) -> dict[str, Any]:
+    """The run's row, if it can be resumed: not running or finished, its folder inside the store's folder, and
+    a valid checkpoint there (a run without one is an error, never a silent restart from step 0)."""
+    from .checkpoint import CheckpointError, decode
+    from .paths import check_run_id
+
+    run = store.require_run(check_run_id(run_id))
     if run["status"] == "running":
         raise PlasticityError(f"run {run_id!r} is still running (pid {run['pid']}); wait or stop it first")
     if run["status"] == "finished":
         raise PlasticityError(f"run {run_id!r} already finished; nothing to resume")
-    cfg = validate_config(run["config"])
-    rdir = run["run_dir"] or str(default_run_dir(store, run_id))
-    return run_config(cfg, store, run_id=run_id, run_dir=rdir, callbacks=callbacks, report=report, resume=True)
+    folder = store.run_dir(run) / "checkpoints"
+    files = list_checkpoints(folder)
+    newest = ""
+    for path in reversed(files):
+        try:
+            decode(path.read_bytes(), str(path))
+        except (CheckpointError, OSError) as exc:
+            newest = newest or str(exc)
+            continue
+        validate_config(run["config"])
+        return run
+    if not files:
+        raise PlasticityError(f"run {run_id!r} cannot be resumed: it has no checkpoint in {str(folder)!r}; "
+                              "start it again with `plasticity run`")
+    raise PlasticityError(f"run {run_id!r} cannot be resumed: no valid checkpoint ({len(files)} rejected; newest: "
+                          f"{newest}); start it again with `plasticity run`")
 
 
 def interrupted_exit_code(out: Outcome) -> int:
@@ -261,11 +321,36 @@ def interrupted_exit_code(out: Outcome) -> int:
     return {"finished": 0, "interrupted": 130}.get(out.status, 1)
 
 
-__all__ = ["Built", "Outcome", "build", "execute", "new_run_id", "resume_run", "run_config"]
+__all__ = ["Built", "Outcome", "build", "check_buildable", "check_resumable", "execute", "load_data", "new_run_id",
+           "resume_run", "run_config"]
 
 
-def check_buildable(cfg: RunConfig) -> None:
-    """Cheap pre-flight: the rule accepts its params and the optimizer its settings (before the store is touched)."""
+def check_buildable(cfg: RunConfig, memory_fraction: float = 0.5) -> None:
+    """Pre-flight before the store is touched: the data files load (md5-verified) and hold enough examples, the
+    model builds (on the meta device: no memory) and its parameters fit in ``memory_fraction`` of RAM, the rule
+    accepts its params and the optimizer its settings, the device exists. Any failure is one ``ConfigError``."""
+    resolve_device(cfg.device)
+    data = load_data(cfg)
+    try:
+        with torch.device("meta"):
+            model = _model(cfg, data)
+    except PlasticityError:
+        raise
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ConfigError(f"model {cfg.model.kind!r} with hidden={cfg.model.hidden} cannot be built for "
+                          f"{cfg.data.name!r}: {exc}") from None
+    n = sum(p.numel() for p in model.parameters())
+    need = 4 * n * 4  # float32 weights, gradients, optimizer state and a checkpoint copy
+    total = _ram_bytes()
+    if total and need > memory_fraction * total:
+        raise ConfigError(f"model.hidden={cfg.model.hidden} gives {n:,} parameters (~{need / 2**30:.1f} GiB to "
+                          f"train), more than {memory_fraction:.0%} of this machine's {total / 2**30:.1f} GiB; "
+                          "use smaller layers")
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    last = data.x_train.shape[0] % cfg.training.batch_size
+    if cfg.training.data_parallel and size > 1 and 0 < last < size:
+        raise ConfigError(f"data parallel over {size} processes: the last batch holds {last} example(s), fewer "
+                          "than the processes; change training.batch_size or data.n_train")
     params = dict(cfg.rule.params)
     params.setdefault("seed", cfg.seed)
     try:
@@ -275,4 +360,10 @@ def check_buildable(cfg: RunConfig) -> None:
     g = cfg.geometry
     dummy = [torch.nn.Parameter(torch.zeros(1))]
     make_optimizer(g.name, dummy, lr=g.lr, momentum=g.momentum, weight_decay=g.weight_decay, **g.params)
-    resolve_device(cfg.device)
+
+
+def _ram_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0

@@ -102,7 +102,8 @@ class Trainer:
     def __init__(self, model: nn.Module, rule: LearningRule, optimizer: torch.optim.Optimizer, data: TaskData,
                  epochs: int = 10, batch_size: int = 64, device: str | torch.device = "cpu", seed: int = 0,
                  transforms: Sequence[Transform] = (), callbacks: Sequence[Callback] = (),
-                 check_divergence: bool = True, eval_train: bool = False) -> None:
+                 check_divergence: bool = True, eval_train: bool = False,
+                 divergence_factor: float | None = 1000.0) -> None:
         check_range("epochs", epochs, 0)
         check_range("batch_size", batch_size, 1)
         self.device = resolve_device(device)
@@ -113,6 +114,10 @@ class Trainer:
         self.epochs, self.batch_size, self.seed = int(epochs), int(batch_size), int(seed)
         self.transforms, self.callbacks = list(transforms), list(callbacks)
         self.check_divergence, self.eval_train = check_divergence, eval_train
+        if divergence_factor is not None:
+            check_range("divergence_factor", divergence_factor, 1.0, low_inclusive=False)
+        self.divergence_factor = divergence_factor
+        self.initial_loss: float | None = None
         self.history: list[dict[str, float]] = []
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -126,11 +131,16 @@ class Trainer:
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> Any:
         """One rule step, the transforms, one optimizer step."""
-        report = self.rule.step(self.model, x, y)
+        return self._apply(self.rule.step(self.model, x, y))
+
+    def _apply(self, report: Any) -> Any:
+        """After the rule has filled ``.grad``: transforms, divergence checks, optimizer step."""
         for t in self.transforms:
             t(self.model)
         if self.check_divergence:
             check_finite(self.model, report.loss, self.global_step)
+            if self.divergence_factor is not None and report.loss.numel() == 1:
+                self._check_blowup(float(report.loss))
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.check_divergence:
@@ -142,6 +152,26 @@ class Trainer:
                 err.step, err.where = self.global_step, f"weight {bad[0]}"  # type: ignore[attr-defined]
                 raise err
         return report
+
+    def _check_blowup(self, loss: float) -> None:
+        """Finite divergence: the loss exceeds ``divergence_factor`` x the first step's loss (floored at 1e-3).
+        ``check_finite`` has already synchronised on the loss this step, so reading it costs nothing more."""
+        if self.initial_loss is None:
+            self.initial_loss = loss
+            return
+        limit = self.divergence_factor * max(abs(self.initial_loss), 1e-3)  # type: ignore[operator]
+        if loss <= limit:
+            return
+        params = list(self.model.named_parameters())
+        where = ""
+        if params:
+            big, name = max((float(p.detach().abs().max()) if p.numel() else 0.0, n) for n, p in params)
+            where = f"; largest weights in {name} (max |w| {big:.3g})"
+        err = DivergenceError(f"training diverged at step {self.global_step}: loss {loss:.4g} exceeds "
+                              f"{self.divergence_factor:g} x the initial loss {self.initial_loss:.4g}{where}; "
+                              "lower the learning rate (or raise training.divergence_factor)")
+        err.step, err.where = self.global_step, where.removeprefix("; ")  # type: ignore[attr-defined]
+        raise err
 
     def fit(self) -> list[dict[str, float]]:
         """Run the remaining epochs; returns ``history`` (one dict per epoch)."""
