@@ -38,7 +38,7 @@ class SpikingHLOPMLP(nn.Module):
     """
 
     def __init__(self, sizes: Sequence[int], n_steps: int = 6, p: LIFParameters | None = None,
-                 input_mean: float = 0.1307, input_std: float = 0.3081) -> None:
+                 input_mean: float = 0.1307, input_std: float = 0.3081, init_gain: float = 1.0) -> None:
         super().__init__()
         if len(sizes) < 3:
             raise ConfigError(f"sizes needs at least [n_in, hidden, n_out]; got {list(sizes)}")
@@ -51,9 +51,10 @@ class SpikingHLOPMLP(nn.Module):
         self.layers = nn.ModuleList(LIFLayer(a, b, self.p) for a, b in zip(self.sizes[:-2], self.sizes[1:-1],
                                                                            strict=True))
         self.readout = nn.Linear(self.sizes[-2], self.sizes[-1], bias=False)
+        check_range("init_gain", init_gain, 0.0, low_inclusive=False)
         with torch.no_grad():   # the reference's nn.Linear init, rescaled by the input gain of our LIF form
-            for layer in self.layers:
-                layer.fc.weight.mul_(self.gain)
+            for layer in self.layers:       # (init_gain > 1 keeps narrow layers from starting silent)
+                layer.fc.weight.mul_(self.gain * init_gain)
 
     def _spikes(self, x: torch.Tensor) -> list[torch.Tensor]:
         s = ((x.flatten(1) - self.input_mean) / self.input_std).unsqueeze(0).expand(self.n_steps, -1, -1)
