@@ -128,3 +128,31 @@ def test_collect_activity_caps_rows_and_restores_mode() -> None:
     assert torch.all(acts["fc"][:, -1] == 1)
     with pytest.raises(ConfigError, match="groups"):
         layer_input_dim(nn.Conv2d(4, 4, 3, groups=2))
+
+
+def test_online_hlop_learns_the_task_subspace_during_training_and_protects_it() -> None:
+    import torch
+    from torch import nn
+
+    from plasticity.continual import OnlineHLOP
+
+    torch.manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(10, 3))[0].t()           # a 3-d subspace of the 10 inputs
+    model = nn.Sequential(nn.Linear(10, 4, bias=False))
+    method = OnlineHLOP(components_per_task=[3, 2], lr=0.05, iterations=5, clamp=10.0, include_bias=False)
+    method.plan(model, 2)
+    assert method.rows("0").shape == (0, 10)                      # nothing merged before task 0 ends
+    for _ in range(300):                                          # "training" batches of task 0
+        x = torch.randn(32, 3) @ basis * 2.0
+        model(x).sum().backward()
+        method(model)
+        model.zero_grad()
+    task = type("T", (), {"x_train": torch.randn(200, 3) @ basis})()
+    info = method.after_task(model, task, 0)
+    assert info["components.0"] == 3 and info["captured.0"] > 0.95
+    x = torch.randn(32, 10)                                       # task 1: the gradient avoids the old subspace
+    model(x).sum().backward()
+    method(model)
+    g = model[0].weight.grad
+    assert float((g @ basis.t()).abs().max()) < 0.05 * float(g.abs().max())
+    assert method.subspaces["0"].n_components == 5 and method.stored("0") == 3

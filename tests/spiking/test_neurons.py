@@ -95,14 +95,14 @@ def test_layers_check_shapes_and_run_batched():
         check_sequence("x", torch.rand(2, 2, 2), 3)
     rec = RecurrentLIFLayer(5, 7)
     assert torch.all(rec.rec.weight.diagonal() == 0)
-    s, v = rec(torch.rand(20, 3, 5) * 2, record=True)
-    assert s.shape == v.shape == (20, 3, 7)
+    s, trace = rec(torch.rand(20, 3, 5) * 2, record=True)
+    assert s.shape == trace.v.shape == (20, 3, 7)
     assert set(s.unique().tolist()) <= {0.0, 1.0}
 
 
 def test_batch_elements_are_independent():
     layer = LIFLayer(4, 6)
     x = (torch.rand(30, 5, 4) < 0.3).float()
-    full = layer(x)
-    one = layer(x[:, 2:3])
+    full, _ = layer(x)
+    one, _ = layer(x[:, 2:3])
     assert torch.equal(full[:, 2:3], one)

@@ -17,7 +17,7 @@ def test_run_recurrent_matches_layer_forward_when_free():
     torch.manual_seed(0)
     layer = RecurrentLIFLayer(5, 6)
     x = (torch.rand(40, 3, 5) < 0.3).float() * 3
-    assert torch.equal(run_recurrent(layer, x), layer(x))
+    assert torch.equal(run_recurrent(layer, x), layer(x)[0])
 
 
 def _setup(seed=0):
@@ -72,3 +72,34 @@ def test_bad_input():
         PSPM(p_select=0.0)
     with pytest.raises(ConfigError, match="RecurrentLIFLayer"):
         PSPM().prepare(torch.nn.Linear(2, 2))
+
+
+def test_interspike_intervals_and_avalanches_by_hand():
+    from plasticity.spiking.pspm import avalanche_sizes, interspike_intervals, ks_distance, population_bin
+
+    s = torch.zeros(12, 1, 2)
+    s[[1, 4, 9], 0, 0] = 1          # neuron 0: ISIs 3, 5
+    s[[2, 3], 0, 1] = 1             # neuron 1: ISI 1
+    assert sorted(interspike_intervals(s, dt=2.0).tolist()) == [2.0, 6.0, 10.0]
+    # population counts per step: 0 1 1 1 1 0 0 0 0 1 0 0 -> avalanches of size 4 and 1 (bin 1)
+    assert avalanche_sizes(s, 1).tolist() == [4.0, 1.0]
+    # bin 2: counts 1 2 1 0 1 0 -> runs [1, 2, 1] and [1]
+    assert avalanche_sizes(s, 2).tolist() == [4.0, 1.0]
+    assert population_bin(s) == 2      # 12 steps x 1 trial / 5 spikes
+    assert ks_distance(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])) == 0.0
+    assert ks_distance(torch.tensor([1.0]), torch.tensor([5.0])) == 1.0
+    with pytest.raises(ConfigError, match="bin_steps"):
+        avalanche_sizes(s, 0)
+
+
+def test_lean_simulation_matches_the_substrate_with_refractoriness():
+    from plasticity.spiking.layers import run_lif
+    from plasticity.spiking.neurons import LIFParameters
+
+    torch.manual_seed(1)
+    layer = RecurrentLIFLayer(6, 5, LIFParameters(t_ref=2.0))
+    with torch.no_grad():
+        layer.fc.weight.normal_(0.4, 0.2)
+    x = (torch.rand(80, 2, 6) < 0.2).float()
+    ref = run_lif(layer.fc(x), layer.p, layer.rec.weight * layer.rec_mask)[0].detach()
+    assert ref.sum() > 0 and torch.equal(run_recurrent(layer, x), ref)

@@ -18,9 +18,9 @@ import torch
 from torch import nn
 
 from ..data.task import TaskData
-from ..errors import ConfigError, check_choice, check_range
+from ..errors import ConfigError, DivergenceError, check_choice, check_range
 from ..rules.base import plastic_layers
-from .activity import collect_activity, layer_input_dim
+from .activity import activity_rows, collect_activity, layer_input_dim
 from .subspace import HebbianSubspace, captured_energy, check_components, svd_components
 
 ComponentSpec = int | Sequence[int]
@@ -245,3 +245,123 @@ class HLOP(_Projection):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for n, s in state.get("subspaces", {}).items():
             self.subspace(n).load_state_dict(s)
+
+
+class OnlineHLOP(_Projection):
+    """HLOP as the reference code runs it (HLOP-SNN ``modules/hlop_module.py``): the lateral neurons learn
+    online, on every training batch of a task, from the same presynaptic activity the weight update uses.
+
+    During task t the gradient is projected with the subspace merged after tasks 0..t-1 (none for task 0),
+    G (I - M_old^T M_old), while ``components_for(t)`` new lateral neurons run ``iterations`` Oja updates
+    dM = lr * y (x - M^T y)^T per batch (old rows fixed, momentum, each change clamped to +-``clamp``), with
+    ``lr`` one rate or one per layer (the reference: 0.001 for the pixel layer, 0.01 for spiking layers).
+    After the task the new neurons are merged into the subspace and the next task's neurons are added.
+    Activity rows come from a forward pre-hook on each layer while the model is in training mode.
+    """
+
+    name = "hlop-online"
+
+    def __init__(self, components: ComponentSpec = 10, components_per_task: Sequence[ComponentSpec] | None = None,
+                 lr: float | Sequence[float] = 0.01, momentum: float = 0.9, iterations: int = 5,
+                 clamp: float | None = 10.0, rule: str = "oja", include_bias: bool = True,
+                 diagnostic_rows: int = 2000, seed: int = 0) -> None:
+        super().__init__(components, components_per_task, include_bias=include_bias, max_rows=diagnostic_rows,
+                         seed=seed)
+        lrs = [lr] if isinstance(lr, int | float) else list(lr)
+        self.lrs = [check_range("lr", v, 0.0, low_inclusive=False) for v in lrs]
+        self.momentum = check_range("momentum", momentum, 0.0, 1.0, high_inclusive=False)
+        self.iterations = int(check_range("iterations", iterations, 1))
+        self.clamp = None if clamp is None else check_range("clamp", clamp, 0.0, low_inclusive=False)
+        self.rule = check_choice("rule", rule, ("gha", "oja"))
+        self.subspaces: dict[str, HebbianSubspace] = {}
+        self._rows: dict[str, torch.Tensor] = {}
+        self._hooks: list[Any] = []
+        self.n_tasks = 0
+
+    def lr_for(self, layer_index: int) -> float:
+        if len(self.lrs) == 1:
+            return float(self.lrs[0])
+        if len(self.lrs) != len(self.layers):
+            raise ConfigError(f"lr lists {len(self.lrs)} rates but the model has {len(self.layers)} Linear/Conv2d "
+                              "layers; allowed: one rate, or one per layer")
+        return float(self.lrs[layer_index])
+
+    def prepare(self, model: nn.Module) -> OnlineHLOP:
+        if self._model_id != id(model):
+            for h in self._hooks:
+                h.remove()
+            super().prepare(model)
+            self.subspaces = {name: HebbianSubspace(self.dims[name], momentum=self.momentum, rule=self.rule,
+                                                    seed=self.seed * 1_000_003 + 101 * i, name=name)
+                              for i, (name, _) in enumerate(self.layers)}
+            self._hooks = [m.register_forward_pre_hook(self._make_hook(name, m)) for name, m in self.layers]
+            for i, _ in enumerate(self.layers):
+                self.lr_for(i)
+        return self
+
+    def _make_hook(self, name: str, module: nn.Module):
+        def hook(mod: nn.Module, inputs: tuple) -> None:
+            if mod.training and torch.is_grad_enabled():
+                self._rows[name] = activity_rows(module, inputs[0].detach(), self.include_bias)
+        return hook
+
+    def plan(self, model: nn.Module, n_tasks: int) -> None:
+        super().plan(model, n_tasks)
+        self.n_tasks = int(n_tasks)
+        self._add(0)
+
+    def _add(self, task_index: int) -> None:
+        for li, (name, _) in enumerate(self.layers):
+            sub = self.subspaces[name]
+            sub.add_components(self.components_for(task_index, li))
+
+    def rows(self, name: str) -> torch.Tensor:
+        """The merged subspace (rows fixed at the end of earlier tasks): what the projection uses."""
+        sub = self.subspaces.get(name)
+        return torch.zeros(0, self.dims.get(name, 0)) if sub is None else sub.weight[: sub.n_fixed]
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module) -> None:
+        super().__call__(model)                  # project with the old subspace
+        for li, (name, _) in enumerate(self.layers):
+            x = self._rows.pop(name, None)
+            sub = self.subspaces[name]
+            if x is None or sub.n_components == sub.n_fixed:
+                continue
+            sub.to(x.device)
+            x = x.to(sub.weight.dtype)
+            for _ in range(self.iterations):
+                sub.update(x, self.lr_for(li), clamp=self.clamp)
+        if not all(bool(torch.isfinite(s.weight).all()) for s in self.subspaces.values()):
+            raise DivergenceError("lateral Hebbian weights became non-finite; lower the HLOP lr "
+                                  f"(now {self.lrs})")
+
+    def after_task(self, model: nn.Module, task: TaskData, task_index: int) -> dict[str, Any]:
+        """Merge this task's lateral neurons into the subspace, add the next task's, report captured energy."""
+        self.prepare(model)
+        for sub in self.subspaces.values():
+            sub.freeze()
+        dev = next(model.parameters()).device
+        acts = collect_activity(model, task.x_train.to(dev), self.layers, batch_size=self.batch_size,
+                                max_rows=self.max_rows, include_bias=self.include_bias,
+                                seed=self.seed * 1_000_003 + task_index)
+        info: dict[str, Any] = {"task": task_index}
+        for name, _ in self.layers:
+            info[f"components.{name}"] = self.stored(name)
+            info[f"captured.{name}"] = captured_energy(acts[name], self.rows(name))
+        self.history.append(info)
+        if task_index + 1 < self.n_tasks:
+            self._add(task_index + 1)
+        return info
+
+    def orthonormality_error(self) -> dict[str, float]:
+        """max |M M^T - I| per layer over the merged rows."""
+        out = {}
+        for name in self.subspaces:
+            w = self.rows(name)
+            if w.numel():
+                out[name] = float((w @ w.t() - torch.eye(w.shape[0], device=w.device)).abs().max())
+        return out
+
+    def _learn(self, name: str, x: torch.Tensor, k: int) -> None:  # learning happens online
+        raise NotImplementedError

@@ -87,10 +87,11 @@ class HebbianSubspace:
         return self
 
     @torch.no_grad()
-    def update(self, x: torch.Tensor, step: float | torch.Tensor) -> torch.Tensor:
+    def update(self, x: torch.Tensor, step: float | torch.Tensor, clamp: float | None = None) -> torch.Tensor:
         """One Hebbian step on a batch ``x`` (B x n) for the plastic rows (GHA or Oja, see the module doc).
 
-        ``step`` is a number or one rate per plastic row (k_new x 1); returns the rows' output power E[y^2].
+        ``step`` is a number or one rate per plastic row (k_new x 1); ``clamp`` bounds each entry of the
+        change before momentum (+-10 in the reference code); returns the rows' output power E[y^2].
         """
         m, f = self.weight, self.n_fixed
         y = x @ m.t()
@@ -99,6 +100,8 @@ class HebbianSubspace:
             dw = yn.t() @ (x - y @ m) / x.shape[0]
         else:                                   # Sanger: row i reconstructs with rows j <= i only
             dw = (yn.t() @ x - torch.tril(yn.t() @ y, diagonal=f) @ m) / x.shape[0]
+        if clamp is not None:
+            dw = dw.clamp_(-clamp, clamp)
         v = self.velocity[self.n_fixed :]
         v.mul_(self.momentum).add_(dw, alpha=1 - self.momentum)
         m[self.n_fixed :] += step * v

@@ -22,6 +22,7 @@ from ..errors import ConfigError, check_range
 from ..rules.base import LearningRule, StepReport
 from .layers import RecurrentLIFLayer, check_sequence, run_lif
 from .metrics import van_rossum_distance
+from .neurons import LIFParameters, lif_coefficients
 
 
 def window_any(s: torch.Tensor, before: int, after: int) -> torch.Tensor:
@@ -37,7 +38,7 @@ def window_any(s: torch.Tensor, before: int, after: int) -> torch.Tensor:
 @torch.no_grad()
 def run_recurrent(layer: RecurrentLIFLayer, x: torch.Tensor, z_rec: torch.Tensor | None = None) -> torch.Tensor:
     """Simulate ``layer`` on input spikes ``x`` [T, B, n_in]; the recurrent input at step t is ``z_rec[t-1]``
-    when given (teacher forcing), else the layer's own spikes of step t-1."""
+    when given (teacher forcing), else the layer's own spikes of step t-1 (free-running)."""
     check_sequence("input", x, layer.fc.in_features)
     cur = layer.fc(x)
     if z_rec is not None:
@@ -45,11 +46,38 @@ def run_recurrent(layer: RecurrentLIFLayer, x: torch.Tensor, z_rec: torch.Tensor
         if z_rec.shape[:2] != x.shape[:2]:
             raise ConfigError(f"z_rec has shape {tuple(z_rec.shape)}; expected time and batch of x {tuple(x.shape[:2])}")
     w = layer.rec.weight * layer.rec_mask
-    if z_rec is None:
-        return run_lif(cur, layer.p, w)[0]
-    # teacher forcing: the recurrent drive is known in advance (z_rec shifted by one step), one matmul
-    prev = torch.cat([torch.zeros_like(z_rec[:1]), z_rec[:-1]])
-    return run_lif(cur + prev @ w.t(), layer.p)[0]
+    p = layer.p
+    if p.theta_plus > 0 or p.reset != "zero" or getattr(layer, "learn", ()):
+        if z_rec is None:
+            return run_lif(cur, p, w)[0]
+        prev = torch.cat([torch.zeros_like(z_rec[:1]), z_rec[:-1]])
+        return run_lif(cur + prev @ w.t(), p)[0]
+    if z_rec is not None:   # teacher forcing: the recurrent drive is known in advance (z_rec shifted by one step)
+        cur = cur + torch.cat([torch.zeros_like(z_rec[:1]), z_rec[:-1]]) @ w.t()
+    return _simulate(cur, p, None if z_rec is not None else w.t().contiguous())
+
+
+def _simulate(cur: torch.Tensor, p: LIFParameters, w_t: torch.Tensor | None) -> torch.Tensor:
+    """Lean no-grad loop of ``neurons.lif_step`` (zero reset, fixed threshold), same arithmetic, fewer ops:
+    the inner loop of PSPM, which simulates the network several times per iteration."""
+    k = lif_coefficients(p)
+    a_mem, a_syn, c_in = float(k.a_mem), float(k.a_syn), 1.0 - float(k.a_mem)
+    v = torch.full_like(cur[0], p.v_leak)
+    i, ref, z = torch.zeros_like(v), torch.zeros_like(v), torch.zeros_like(v)
+    out = torch.empty_like(cur)
+    for t, x_t in enumerate(cur.unbind(0)):
+        drive = x_t if w_t is None else torch.addmm(x_t, z, w_t)
+        i = drive if a_syn == 0.0 else i * a_syn + drive
+        v = p.v_leak + (v - p.v_leak) * a_mem + i * c_in
+        if p.t_ref > 0:
+            v = v.masked_fill(ref > 0, p.v_reset)
+        z = (v - k.v_th >= 0).to(v.dtype)
+        out[t] = z
+        fired = z > 0
+        v = v.masked_fill(fired, p.v_reset)
+        if p.t_ref > 0:
+            ref = (ref - p.dt).clamp_(min=0.0).masked_fill_(fired, p.t_ref)
+    return out
 
 
 class PSPM(LearningRule):
@@ -110,3 +138,63 @@ class PSPM(LearningRule):
             "missing_per_neuron": float(missing.sum() / (n * x.shape[1])),
             "extra_per_neuron": float(extra.sum() / (n * x.shape[1])),
             "van_rossum": float(d.mean())})
+
+
+# -- the paper's spike-train statistics (Bagley et al., Sec. "Statistics of the learned activity") -----------------
+
+
+def interspike_intervals(s: torch.Tensor, dt: float = 1.0) -> torch.Tensor:
+    """All inter-spike intervals (ms) of spikes ``s`` ``[T, B, N]``, pooled over trains; one nonzero, no loops."""
+    check_sequence("spikes", s)
+    trains = s.permute(1, 2, 0).reshape(-1, s.shape[0])        # [B*N, T], one row per train
+    idx = (trains > 0).nonzero()                                # sorted by train, then time
+    if idx.shape[0] < 2:
+        return torch.zeros(0, dtype=s.dtype, device=s.device)
+    same = idx[1:, 0] == idx[:-1, 0]
+    return (idx[1:, 1] - idx[:-1, 1])[same].to(s.dtype) * dt
+
+
+def avalanche_sizes(s: torch.Tensor, bin_steps: int) -> torch.Tensor:
+    """Sizes (spike counts) of neuronal avalanches in ``s`` ``[T, B, N]`` (Beggs & Plenz 2003): the population
+    count is summed in bins of ``bin_steps``; an avalanche is a maximal run of non-empty bins."""
+    check_sequence("spikes", s)
+    b = int(check_range("bin_steps", bin_steps, 1))
+    pop = s.sum(-1)                                             # [T, B]
+    nb = pop.shape[0] // b
+    if nb == 0:
+        raise ConfigError(f"bin_steps={b} is longer than the recording ({pop.shape[0]} steps); allowed: <= T")
+    counts = pop[: nb * b].reshape(nb, b, -1).sum(1)            # [nb, B]
+    counts = torch.cat([counts, torch.zeros_like(counts[:1])]).t().reshape(-1)  # trials separated by a silent bin
+    active = counts > 0
+    start = active & ~torch.cat([active.new_zeros(1), active[:-1]])
+    label = start.cumsum(0) - 1
+    n = int(start.sum())
+    if n == 0:
+        return torch.zeros(0, dtype=s.dtype, device=s.device)
+    return torch.zeros(n, dtype=s.dtype, device=s.device).index_add_(0, label[active], counts[active])
+
+
+def population_bin(s: torch.Tensor) -> int:
+    """Avalanche bin width in steps: the mean inter-event interval of the whole population (Beggs & Plenz)."""
+    total = float(s.sum())
+    return max(1, round(s.shape[0] * s.shape[1] / total)) if total > 0 else 1
+
+
+def ks_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic sup |F_a - F_b| (1.0 when either sample is empty)."""
+    if a.numel() == 0 or b.numel() == 0:
+        return 1.0
+    a, b = a.flatten().double().sort()[0], b.flatten().double().sort()[0]
+    grid = torch.cat([a, b])
+    fa = torch.searchsorted(a, grid, right=True).double() / a.numel()
+    fb = torch.searchsorted(b, grid, right=True).double() / b.numel()
+    return float((fa - fb).abs().max())
+
+
+def power_law_exponent(sizes: torch.Tensor, s_min: float = 1.0) -> float:
+    """Maximum-likelihood exponent of P(s) ~ s^-alpha for sizes >= ``s_min`` (discrete approximation of
+    Clauset, Shalizi & Newman 2009, Eq. 3.7); nan with fewer than two avalanches."""
+    x = sizes[sizes >= s_min].double()
+    if x.numel() < 2:
+        return float("nan")
+    return float(1.0 + x.numel() / torch.log(x / (s_min - 0.5)).sum())

@@ -1,15 +1,31 @@
-"""Bagley et al. (2018/2020): pre-synaptic pool modification. A teacher recurrent LIF network driven by frozen
-Poisson inputs generates target spike trains; a student with the same architecture and independent random
-weights learns them with PSPM (step size annealed linearly to ``lr_final`` by an ordinary LR scheduler). The paper's point: spike-train similarity improves while the learned weights
-need not approach the teacher's (low student-teacher weight correlation).
+"""Bagley et al. (2018/2020): pre-synaptic pool modification (PSPM). A teacher recurrent LIF network driven by
+frozen Poisson inputs generates the target spike trains itself; a student of the same architecture with
+independent random weights learns them with PSPM (step annealed linearly to ``lr_final``). The paper's points:
+the student reproduces the targets, its learned weights need not approach the teacher's, and the learned
+activity has the targets' statistics (inter-spike intervals, neuronal avalanches), shaped by homeostasis.
 
-Measured per seed: van Rossum distance to the targets over training, with the recurrent input taken from the
-target spikes (teacher-forced, what the rule trains) and free-running; Pearson correlation of the student's
-recurrent and input weights with the teacher's; firing rates.
+Measured on one seed per run (``--seeds 0-4``: seed 0 tuned, 1-4 held out):
+* the student **free-running** (its recurrent input its own spikes): van Rossum distance to the targets
+  at the end over that at initialisation; the teacher-forced distance is a diagnostic;
+* recurrent-weight correlation with the teacher against a null model: the correlation of ``n_null`` pairs
+  of independently initialised networks (mean and spread) and the z-score of the learned correlation;
+* ISI distributions and avalanche-size distributions (bin = population mean inter-event interval,
+  Beggs & Plenz 2003) of student and teacher: two-sample KS distance at initialisation and after training,
+  for PSPM and for a homeostasis-only student (rate matching without the timing terms).
+
+Deviations from the paper (no reference code exists; also in ``STUDY.deviations``):
+* sizes: small uses 30 neurons, 50 inputs, 2 trials of 300 ms (the paper's networks are larger);
+* LIF with current synapses and refractoriness from our substrate, not the paper's exact neuron model;
+* the pre-synaptic pool is the student's own spikes (free-running training); the window, tolerance, step
+  sizes and homeostatic rate were tuned on seed 0, not taken from the paper;
+* the >= 2x distance reduction is the issue's criterion; the paper reports similarity curves, not this ratio;
+* the weight-correlation threshold (``max_corr``) and the KS comparisons are our criteria for the paper's
+  qualitative claims.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import matplotlib
@@ -22,11 +38,20 @@ from ..spiking.encoders import poisson_encode
 from ..spiking.layers import RecurrentLIFLayer
 from ..spiking.metrics import van_rossum_distance
 from ..spiking.neurons import LIFParameters
-from ..spiking.pspm import PSPM, run_recurrent
-from .base import CheckResult, Study, StudyContext
+from ..spiking.pspm import (
+    PSPM,
+    avalanche_sizes,
+    interspike_intervals,
+    ks_distance,
+    population_bin,
+    power_law_exponent,
+    run_recurrent,
+)
+from .base import Study, StudyContext
+from .checks import Check
 
 
-def random_network(cfg: dict[str, Any], g: torch.Generator, device: torch.device) -> RecurrentLIFLayer:
+def random_network(cfg: dict[str, Any], g: torch.Generator, device: torch.device | str) -> RecurrentLIFLayer:
     """Recurrent LIF layer with input weights N(w_in, w_in_sd^2) and recurrent weights N(0, g_rec^2 / n)."""
     p = LIFParameters(dt=cfg["dt"], tau_mem=cfg["tau_mem"], tau_syn=cfg["tau_syn"], t_ref=cfg["t_ref"])
     m = RecurrentLIFLayer(cfg["n_in"], cfg["n"], p)
@@ -48,92 +73,153 @@ def weight_correlations(student: RecurrentLIFLayer, teacher: RecurrentLIFLayer) 
             _corr(student.fc.weight, teacher.fc.weight))
 
 
-def run_seed(cfg: dict[str, Any], seed: int, device: torch.device) -> dict[str, Any]:
-    g = torch.Generator().manual_seed(seed)
-    teacher, student = random_network(cfg, g, device), random_network(cfg, g, device)
-    x = poisson_encode(torch.ones(cfg["batch"], cfg["n_in"]), cfg["n_steps"], cfg["input_rate"], cfg["dt"],
-                       generator=g).to(device)
-    y = run_recurrent(teacher, x)
-    rule = PSPM(eta_plus=cfg["eta"], eta_minus=cfg["eta"], p_select=cfg["p_select"], window=cfg["window"],
-                tolerance=cfg["tolerance"], eta_homeo=cfg["eta_homeo"], tau_vr=cfg["tau_vr"], seed=seed)
+def null_correlations(cfg: dict[str, Any], seed: int) -> list[float]:
+    """Recurrent-weight correlations of ``n_null`` pairs of independently initialised networks."""
+    g = torch.Generator().manual_seed(10_000_019 + seed)
+    return [weight_correlations(random_network(cfg, g, "cpu"), random_network(cfg, g, "cpu"))[0]
+            for _ in range(cfg["n_null"])]
+
+
+def spike_statistics(z: torch.Tensor, y: torch.Tensor, bin_steps: int, dt: float) -> dict[str, float]:
+    """ISI and avalanche-size statistics of ``z`` and their KS distance to those of the targets ``y``."""
+    isi_z, isi_y = interspike_intervals(z, dt), interspike_intervals(y, dt)
+    av_z, av_y = avalanche_sizes(z, bin_steps), avalanche_sizes(y, bin_steps)
+    cv = lambda v: float(v.std() / v.mean()) if v.numel() > 1 else float("nan")  # noqa: E731
+    return {"isi_ks": ks_distance(isi_z, isi_y), "isi_mean_ms": float(isi_z.mean()) if isi_z.numel() else math.nan,
+            "isi_cv": cv(isi_z), "aval_ks": ks_distance(av_z, av_y), "aval_n": int(av_z.numel()),
+            "aval_mean": float(av_z.mean()) if av_z.numel() else math.nan,
+            "aval_exponent": power_law_exponent(av_z)}
+
+
+def _train(cfg: dict[str, Any], student: RecurrentLIFLayer, x: torch.Tensor, y: torch.Tensor, seed: int,
+           iterations: int, eta: float) -> list[tuple[int, float, float]]:
+    """PSPM on ``student`` for ``iterations`` steps; the curve (iteration, free, forced distance)."""
+    rule = PSPM(eta_plus=eta, eta_minus=eta, p_select=cfg["p_select"], window=cfg["window"],
+                tolerance=cfg["tolerance"], eta_homeo=cfg["eta_homeo"], tau_vr=cfg["tau_vr"],
+                teacher_forcing=cfg["teacher_forcing"], seed=seed)
     rule.prepare(student)
     opt = torch.optim.SGD(student.parameters(), lr=1.0)  # lr=1 applies PSPM's change exactly
-    n_it = cfg["iterations"]
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 - (1.0 - cfg["lr_final"]) * min(k / n_it, 1.0))
-
-    def distances() -> tuple[float, float]:
-        out = []
-        for forced in (True, False):
-            z = run_recurrent(student, x, y if forced else None)
-            out.append(float(van_rossum_distance(z.flatten(1), y.flatten(1), cfg["tau_vr"], cfg["dt"]).mean()))
-        return out[0], out[1]
-
-    curve = [(0, *distances())]
-    corr0 = weight_correlations(student, teacher)
-    for it in range(1, cfg["iterations"] + 1):
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 1.0 - (1.0 - cfg["lr_final"]) * min(k / iterations, 1.0))
+    curve = [(0, *distances(cfg, student, x, y))]
+    for it in range(1, iterations + 1):
         rule.step(student, x, y)
         opt.step()
         opt.zero_grad(set_to_none=True)
         sched.step()
-        if it % cfg["eval_every"] == 0 or it == cfg["iterations"]:
-            curve.append((it, *distances()))
-    corr = weight_correlations(student, teacher)
-    z = run_recurrent(student, x, y)
-    rate = lambda s: float(s.mean()) * 1000.0 / cfg["dt"]  # noqa: E731
-    return {"iterations": [c[0] for c in curve], "vr_forced": [c[1] for c in curve], "vr_free": [c[2] for c in curve],
-            "rec_corr_init": corr0[0], "rec_corr": corr[0], "in_corr_init": corr0[1], "in_corr": corr[1],
-            "teacher_rate_hz": rate(y), "student_rate_hz": rate(z)}
+        if it % cfg["eval_every"] == 0 or it == iterations:
+            curve.append((it, *distances(cfg, student, x, y)))
+    return curve
+
+
+def distances(cfg: dict[str, Any], student: RecurrentLIFLayer, x: torch.Tensor, y: torch.Tensor
+              ) -> tuple[float, float]:
+    """Mean van Rossum distance to the targets, free-running and teacher-forced."""
+    out = []
+    for forced in (False, True):
+        z = run_recurrent(student, x, y if forced else None)
+        out.append(float(van_rossum_distance(z.flatten(1), y.flatten(1), cfg["tau_vr"], cfg["dt"]).mean()))
+    return out[0], out[1]
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
-    torch.manual_seed(ctx.seed)
-    per_seed = []
-    for k in range(cfg["seeds"]):
-        r = run_seed(cfg, ctx.seed + k, ctx.device)
-        ctx.log(f"pspm seed {ctx.seed + k}: vR (teacher-forced) {r['vr_forced'][0]:.3f} -> {r['vr_forced'][-1]:.3f}, "
-                f"free {r['vr_free'][0]:.3f} -> {r['vr_free'][-1]:.3f}, rec corr {r['rec_corr']:.3f}")
-        per_seed.append(r)
-    ratio = [r["vr_forced"][-1] / r["vr_forced"][0] for r in per_seed]
-    ratio_free = [r["vr_free"][-1] / r["vr_free"][0] for r in per_seed]
-    _figure(per_seed, ctx)
-    return {"per_seed": per_seed, "vr_ratio_forced": ratio, "vr_ratio_free": ratio_free,
-            "max_vr_ratio_forced": max(ratio), "mean_vr_ratio_free": sum(ratio_free) / len(ratio_free),
-            "max_rec_corr": max(abs(r["rec_corr"]) for r in per_seed),
-            "mean_rec_corr": sum(r["rec_corr"] for r in per_seed) / len(per_seed)}
+    seed = ctx.seed
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    teacher = random_network(cfg, g, ctx.device)
+    student_state = random_network(cfg, g, ctx.device).state_dict()
+    x = poisson_encode(torch.ones(cfg["batch"], cfg["n_in"]), cfg["n_steps"], cfg["input_rate"], cfg["dt"],
+                       generator=g).to(ctx.device)
+    y = run_recurrent(teacher, x)
+    bin_steps = population_bin(y)
+
+    def fresh() -> RecurrentLIFLayer:
+        m = random_network(cfg, torch.Generator().manual_seed(0), ctx.device)
+        m.load_state_dict(student_state)
+        return m
+
+    student = fresh()
+    corr0 = weight_correlations(student, teacher)
+    stats0 = spike_statistics(run_recurrent(student, x), y, bin_steps, cfg["dt"])
+    curve = _train(cfg, student, x, y, seed, cfg["iterations"], cfg["eta"])
+    corr = weight_correlations(student, teacher)
+    z = run_recurrent(student, x)
+    stats = spike_statistics(z, y, bin_steps, cfg["dt"])
+    null = null_correlations(cfg, seed)
+    null_mean = sum(null) / len(null)
+    null_sd = (sum((c - null_mean) ** 2 for c in null) / max(len(null) - 1, 1)) ** 0.5
+    homeo: dict[str, float] = {}
+    if cfg["homeo_iterations"] > 0:       # homeostasis only: the timing terms off, rates matched
+        h = fresh()
+        _train({**cfg, "eval_every": cfg["homeo_iterations"]}, h, x, y, seed, cfg["homeo_iterations"], 0.0)
+        homeo = spike_statistics(run_recurrent(h, x), y, bin_steps, cfg["dt"])
+    rate = lambda s: float(s.mean()) * 1000.0 / cfg["dt"]  # noqa: E731
+    teacher_stats = spike_statistics(y, y, bin_steps, cfg["dt"])
+    m = {"iterations": [c[0] for c in curve], "vr_free": [c[1] for c in curve], "vr_forced": [c[2] for c in curve],
+         "vr_ratio_free": curve[-1][1] / curve[0][1], "vr_ratio_forced": curve[-1][2] / curve[0][2],
+         "rec_corr_init": corr0[0], "rec_corr": corr[0], "in_corr_init": corr0[1], "in_corr": corr[1],
+         "null_corr_mean": null_mean, "null_corr_sd": null_sd,
+         "rec_corr_z": (corr[0] - null_mean) / null_sd if null_sd > 0 else math.nan,
+         "teacher_rate_hz": rate(y), "student_rate_hz": rate(z), "aval_bin_ms": bin_steps * cfg["dt"],
+         "teacher": teacher_stats, "student_init": stats0, "student": stats, "homeostasis_only": homeo}
+    ctx.log(f"pspm seed {seed}: vR free {curve[0][1]:.3f} -> {curve[-1][1]:.3f} (ratio {m['vr_ratio_free']:.3f}), "
+            f"forced ratio {m['vr_ratio_forced']:.3f}; rec corr {corr[0]:.3f} vs null {null_mean:.3f} +- {null_sd:.3f}; "
+            f"ISI KS {stats0['isi_ks']:.3f} -> {stats['isi_ks']:.3f}; aval KS {stats0['aval_ks']:.3f} -> "
+            f"{stats['aval_ks']:.3f}")
+    _figure(m, z, y, bin_steps, ctx)
+    return m
 
 
-def _figure(per_seed: list[dict[str, Any]], ctx: StudyContext) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for k, r in enumerate(per_seed):
-        axes[0].plot(r["iterations"], r["vr_forced"], c="C0", alpha=0.7, label="teacher-forced" if k == 0 else None)
-        axes[0].plot(r["iterations"], r["vr_free"], c="C1", alpha=0.7, label="free-running" if k == 0 else None)
+def _figure(m: dict[str, Any], z: torch.Tensor, y: torch.Tensor, bin_steps: int, ctx: StudyContext) -> None:
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    axes[0].plot(m["iterations"], m["vr_free"], c="C1", label="free-running")
+    axes[0].plot(m["iterations"], m["vr_forced"], c="C0", alpha=0.7, label="teacher-forced (diagnostic)")
     axes[0].set_xlabel("PSPM iterations")
     axes[0].set_ylabel("van Rossum distance to targets")
-    axes[0].legend()
-    axes[1].bar(range(len(per_seed)), [r["rec_corr"] for r in per_seed], color="C2")
-    axes[1].set_xlabel("seed")
-    axes[1].set_ylabel("student-teacher recurrent weight corr.")
-    axes[1].set_ylim(-1, 1)
+    axes[0].legend(fontsize=7)
+    for s, name in ((y, "teacher"), (z, "student")):
+        isi = interspike_intervals(s).cpu()
+        if isi.numel():
+            axes[1].hist(isi.numpy(), bins=30, range=(0, float(isi.max()) + 1), histtype="step", density=True,
+                         label=name)
+        av = avalanche_sizes(s, bin_steps).cpu()
+        if av.numel():
+            vals, counts = torch.unique(av, return_counts=True)
+            axes[2].loglog(vals.numpy(), (counts / counts.sum()).numpy(), "o", ms=3, label=name)
+    axes[1].set_xlabel("ISI (ms)")
+    axes[1].legend(fontsize=7)
+    axes[2].set_xlabel(f"avalanche size (bin {bin_steps} steps)")
+    axes[2].set_ylabel("P(size)")
+    axes[2].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(ctx.figure_path("pspm.png"))
     plt.close(fig)
 
 
-def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
-    r, c = float(metrics["max_vr_ratio_forced"]), float(metrics["max_rec_corr"])
-    return [
-        CheckResult(f"van Rossum distance falls to <= {cfg['target_ratio']:.2f} of its initial value (worst seed)",
-                    r, "falls", r <= cfg["target_ratio"],
-                    f"{cfg['seeds']} seeds, teacher-forced; free-running mean ratio "
-                    f"{metrics['mean_vr_ratio_free']:.3f}"),
-        CheckResult(f"student-teacher recurrent weight correlation stays low (|r| < {cfg['max_corr']:.2f})", c,
-                    "low", c < cfg["max_corr"], f"mean r {metrics['mean_rec_corr']:.3f}"),
+def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    s0, s, h = m["student_init"], m["student"], m["homeostasis_only"]
+    out = [
+        Check("free-running van Rossum distance, final over initial", m["vr_ratio_free"], "<=", cfg["target_ratio"],
+              detail=f"teacher-forced ratio {m['vr_ratio_forced']:.3f} (diagnostic)"),
+        Check("student-teacher recurrent weight correlation stays low", m["rec_corr"], "<", cfg["max_corr"],
+              detail=f"null (independent networks) {m['null_corr_mean']:.3f} +- {m['null_corr_sd']:.3f}, learned z = "
+                     f"{m['rec_corr_z']:.1f}, initial {m['rec_corr_init']:.3f}"),
+        Check("ISI distribution: KS distance to the targets' falls (final minus initial)", s["isi_ks"] - s0["isi_ks"],
+              "<", 0.0, detail=f"{s0['isi_ks']:.3f} -> {s['isi_ks']:.3f}"),
+        Check("avalanche sizes: KS distance to the targets' falls (final minus initial)",
+              s["aval_ks"] - s0["aval_ks"], "<", 0.0, detail=f"{s0['aval_ks']:.3f} -> {s['aval_ks']:.3f}"),
     ]
+    if h:
+        out.append(Check("homeostasis alone: avalanche-size KS distance falls (final minus initial)",
+                         h["aval_ks"] - s0["aval_ks"], "<", 0.0, detail=f"{s0['aval_ks']:.3f} -> {h['aval_ks']:.3f}",
+                         seed_rate=0.8))
+    return out
 
 
 _NET = {"dt": 1.0, "tau_mem": 20.0, "tau_syn": 5.0, "t_ref": 2.0, "w_in": 0.2, "w_in_sd": 0.15, "g_rec": 1.0,
-        "input_rate": 20.0, "eta": 0.02, "p_select": 0.5, "window": 8.0, "tolerance": 2.0, "eta_homeo": 0.005,
-        "tau_vr": 10.0, "max_corr": 0.5, "lr_final": 1.0}
+        "input_rate": 20.0, "eta": 0.02, "p_select": 0.5, "window": 20.0, "tolerance": 2.0, "eta_homeo": 0.005,
+        "tau_vr": 10.0, "max_corr": 0.5, "lr_final": 0.3, "teacher_forcing": False, "n_null": 200,
+        "target_ratio": 0.5}
 
 STUDY = Study(
     name="pspm",
@@ -145,14 +231,24 @@ STUDY = Study(
     claim="Stochastic pre-synaptic pool updates make a recurrent LIF network reproduce target spike trains, while "
           "the learned weights need not match those of the network that generated the targets.",
     scales={
-        "smoke": {**_NET, "n": 20, "n_in": 40, "batch": 2, "n_steps": 200, "iterations": 60, "eval_every": 20,
-                  "seeds": 1, "target_ratio": 0.8},
-        "small": {**_NET, "n": 30, "n_in": 50, "batch": 2, "n_steps": 300, "iterations": 600, "eval_every": 50,
-                  "seeds": 5, "target_ratio": 0.5},
+        "smoke": {**_NET, "n": 20, "n_in": 40, "batch": 2, "n_steps": 200, "iterations": 40, "eval_every": 20,
+                  "homeo_iterations": 10, "n_null": 20, "target_ratio": 1.0},
+        "small": {**_NET, "n": 30, "n_in": 50, "batch": 2, "n_steps": 300, "iterations": 500, "eval_every": 50,
+                  "homeo_iterations": 100},
         "paper": {**_NET, "n": 200, "n_in": 100, "batch": 8, "n_steps": 1000, "iterations": 3000,
-                  "eval_every": 100, "seeds": 5, "target_ratio": 0.5},
+                  "eval_every": 100, "homeo_iterations": 500},
     },
     run_fn=run,
     checks_fn=checks,
-    paper_values={"claim": "distance falls; learned weights differ from the ground truth"},
+    paper_values={"weights": "learned weights need not match those of the target-generating network",
+                  "claim": "spike-train distance falls; ISI and avalanche statistics of the targets are learned"},
+    deviations=[
+        "small: 30 neurons, 50 inputs, 2 trials of 300 ms; the paper's networks are larger",
+        "LIF with current synapses and a 2 ms refractory period from our substrate, not the paper's neuron model",
+        "free-running training: the pre-synaptic pool is the student's own spikes; window, tolerance, step sizes "
+        "and homeostatic rate tuned on seed 0, not the paper's values (no reference code)",
+        "the >= 2x fall of the free-running distance is the issue's criterion, not a number from the paper",
+        "max_corr and the KS-falls comparisons are our criteria for the paper's qualitative claims",
+    ],
+    tuned_seeds=(0,),
 )
