@@ -316,8 +316,9 @@ def pair_stdp(pre: Events, post: Events, n_pre: int, n_post: int, tau: float, dt
     key, order = torch.sort(key, stable=True)
     pt, pi = pre.t[order], pre.i[order]
     pkey = post.b * n_steps + post.t
-    lo = torch.searchsorted(key, pkey - lag_max)
-    hi = torch.searchsorted(key, pkey + lag_max, right=True)
+    base = post.b * n_steps  # the window stays inside the post spike's own image
+    lo = torch.searchsorted(key, base + (post.t - lag_max).clamp(min=0))
+    hi = torch.searchsorted(key, base + (post.t + lag_max).clamp(max=n_steps - 1), right=True)
     k_all = hi - lo
     per = max(1, max_pairs // max(int(k_all.max()), 1))
     scale = dt / tau
