@@ -93,19 +93,19 @@ def test_silent_image_is_shown_again_with_raised_intensity():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_training_learns_the_teacher_mapping(dtype):
     """Two bars, one class each: after a few images the class layer answers with the label."""
-    torch.manual_seed(0)
-    cfg = SymSTDPConfig(n_in=16, n_exc=8, n_cla=2, dt=1.0, t_run=100.0, norm_pe=1.6, nu_ec=0.5, nu_pe=0.05)
+    cfg = SymSTDPConfig(n_in=16, n_exc=8, n_cla=2, dt=1.0, t_run=60.0, norm_pe=16.0, nu_ec=0.5, nu_pe=0.05,
+                        min_spikes=1, max_intensity=4.0)
     net = SymSTDPNetwork(cfg, seed=0).to(dtype=dtype)
     x = torch.zeros(2, 16)
     x[0, :8], x[1, 8:] = 1.0, 1.0
-    xs, ys = x.repeat(10, 1), torch.tensor([0, 1]).repeat(10)
+    xs, ys = x.repeat(4, 1), torch.tensor([0, 1]).repeat(4)
     g = torch.Generator().manual_seed(0)
-    tr = run_pass(net, xs, ys, batch_size=4, generator=g)
+    tr = run_pass(net, xs, ys, batch_size=8, generator=g)
     assert net.w_pe.dtype == dtype and tr.exc_counts.sum() > 0
-    assert net.theta.min() >= cfg.theta_init  # thresholds only grew
+    fired = tr.exc_counts.sum(0) > 0
+    assert bool((net.theta[fired] > cfg.theta_init).all())  # the adaptive threshold grew where neurons fired
     te = run_pass(net, x, None, batch_size=2, generator=g)
     assert te.cla_counts.argmax(1).tolist() == [0, 1]
-    assert float(te.cla_counts.sum()) > 0
 
 
 def test_assignment_readout():

@@ -315,7 +315,6 @@ def pair_stdp(pre: Events, post: Events, n_pre: int, n_post: int, tau: float, dt
     key = pre.b * n_steps + pre.t
     key, order = torch.sort(key, stable=True)
     pt, pi = pre.t[order], pre.i[order]
-    pkey = post.b * n_steps + post.t
     base = post.b * n_steps  # the window stays inside the post spike's own image
     lo = torch.searchsorted(key, base + (post.t - lag_max).clamp(min=0))
     hi = torch.searchsorted(key, base + (post.t + lag_max).clamp(max=n_steps - 1), right=True)

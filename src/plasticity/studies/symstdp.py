@@ -47,8 +47,11 @@ from ..spiking.symstdp import (
 from .base import Study, StudyContext
 from .checks import Check, paper
 
+# our floor (x chance) the one-image-at-a-time run must clear before the batched run is compared with it
+LEARNED_FACTOR = 2.0
+
 # keys of a scale that are SymSTDPConfig fields (the rest steer the run)
-_NET_KEYS = ("dt", "theta_plus", "tau_theta", "nu_pe", "nu_ec", "g_max_ec", "norm_pe", "v_thresh_exc",
+_NET_KEYS = ("dt", "theta_plus", "tau_theta", "nu_pe", "nu_ec", "g_max_ec", "norm_pe", "norm_ec", "v_thresh_exc",
              "image_mean", "intensity_init", "max_intensity", "min_spikes")
 
 
@@ -181,9 +184,9 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
         n = int(metrics["compare_n_eval"])
         # our criterion for "the same accuracy": within 3 binomial standard errors of a difference of two
         # accuracies on n images, and never looser than 3 points
-        se = 100 * math.sqrt(2 * max(on * (1 - on), 0.01) / n)
+        se = 100 * math.sqrt((max(on * (1 - on), 0.01) + max(ba * (1 - ba), 0.01)) / n)
         out.append(Check("batched minus one-image-at-a-time accuracy, points", 100 * (ba - on), "~", 0.0,
-                         tol=max(3.0, 3 * se), reference=on, floor=paper("learned_factor") * chance,
+                         tol=max(3.0, 3 * se), reference=on, floor=LEARNED_FACTOR * chance,
                          reference_name="one-image-at-a-time accuracy",
                          detail=f"{metrics['compare_n_train']} training images, {n} evaluation images; "
                                 f"online {on:.4f}, batched (batch {metrics['batch_size']}) {ba:.4f}"))
@@ -192,7 +195,8 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
 
 _BASE: dict[str, Any] = {"dataset": "mnist", "n_exc": 400, "epochs": 1, "batch_size": 50, "eval_batch": 100,
                          "n_train": 0, "n_val": 5000, "n_test": 0, "read_test": True, "compare_n": 0,
-                         "dt": 1.0, "compiled": False, "threads": 1, "log_every": 10000}
+                         "dt": 1.0, "compiled": False, "threads": 1, "log_every": 10000,
+                         "intensity_init": 2.0, "max_intensity": 32.0, "min_spikes": 5}
 
 # reference constants per size (model.h): 100/400 neurons on MNIST
 _REF_400 = {"theta_plus": 0.07, "tau_theta": 6e6, "nu_pe": 0.005, "nu_ec": 0.04}
@@ -208,10 +212,10 @@ STUDY = Study(
           "teacher on the class layer learns supervised classification in a two-layer SNN (MNIST 96.73 % at "
           "6400 excitatory neurons).",
     scales={
-        "smoke": {**_BASE, **_REF_400, "n_exc": 20, "n_train": 60, "n_val": 40, "read_test": False,
-                  "compare_n": 20, "batch_size": 20, "eval_batch": 40},
+        "smoke": {**_BASE, **_REF_400, "n_exc": 20, "n_train": 40, "n_val": 20, "read_test": False,
+                  "compare_n": 6, "batch_size": 20, "eval_batch": 20},
         # < 3 min on one loaded CPU core: 100 neurons, 1500 images, batched vs online on the first 150 images
-        "small": {**_BASE, **_REF_400, "n_exc": 100, "n_train": 1500, "n_val": 1000, "read_test": False,
+        "small": {**_BASE, **_REF_400, "n_exc": 100, "n_train": 1500, "n_val": 500, "read_test": False,
                   "compare_n": 150, "batch_size": 50},
         # the reference configuration for 6400 neurons (model.h), one image at a time as the reference runs
         "paper": {**_BASE, "n_exc": 6400, "epochs": 15, "batch_size": 1, "eval_batch": 256, "n_val": 0,
@@ -221,11 +225,9 @@ STUDY = Study(
     run_fn=run,
     checks_fn=checks,
     paper_values={"mnist_6400": 0.9673, "mnist_400_target": 0.90, "far_above_chance_factor": 5.0,
-                  "learned_factor": 2.0,
                   "note": "96.73 % is the paper's MNIST number at 6400 excitatory neurons; 0.90 at 400 is the "
                           "issue's target (unsupervised Diehl & Cook: ~87 % at 400); 5x chance is our criterion "
-                          "for 'learns' / 'does not collapse' (Fashion-MNIST: dataset=fashion-mnist), 2x chance the floor the "
-                          "one-image-at-a-time reference must clear before batched is compared with it"},
+                          "for 'learns' / 'does not collapse' (Fashion-MNIST: dataset=fashion-mnist)"},
     tuned_seeds=(0,),
     limits={"dt": (1e-3, 5.0), "threads": (0, 64), "image_mean": (1e-3, 255.0), "intensity_init": (1e-6, None),
             "n_val": (0, 59999), "compare_n": (0, None)},
