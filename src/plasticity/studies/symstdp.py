@@ -56,9 +56,13 @@ _NET_KEYS = ("dt", "theta_plus", "tau_theta", "nu_pe", "nu_ec", "g_max_ec", "nor
 
 
 def net_config(cfg: dict[str, Any], n_in: int, n_classes: int) -> SymSTDPConfig:
-    """The network constants of a study config (reference values for every key the config leaves out)."""
-    return SymSTDPConfig(n_in=n_in, n_exc=cfg["n_exc"], n_cla=n_classes,
-                         **{k: cfg[k] for k in _NET_KEYS if k in cfg})
+    """The network constants of a study config (reference values for every key the config leaves out;
+    ``norm_ec`` 0 = the reference's 0.1 * n_exc * g_max_ec, ``image_mean`` 0 = no per-image normalisation)."""
+    kw = {k: cfg[k] for k in _NET_KEYS if k in cfg}
+    for k in ("norm_ec", "image_mean"):
+        if not kw.get(k):
+            kw[k] = None
+    return SymSTDPConfig(n_in=n_in, n_exc=cfg["n_exc"], n_cla=n_classes, **kw)
 
 
 def _split(n: int, n_train: int, n_val: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,7 +200,8 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
 _BASE: dict[str, Any] = {"dataset": "mnist", "n_exc": 400, "epochs": 1, "batch_size": 50, "eval_batch": 100,
                          "n_train": 0, "n_val": 5000, "n_test": 0, "read_test": True, "compare_n": 0,
                          "dt": 1.0, "compiled": False, "threads": 1, "log_every": 10000,
-                         "intensity_init": 2.0, "max_intensity": 32.0, "min_spikes": 5}
+                         "intensity_init": 2.0, "max_intensity": 32.0, "min_spikes": 5, "g_max_ec": 8.0,
+                         "norm_pe": 78.4, "norm_ec": 0.0, "v_thresh_exc": -52.0, "image_mean": 0.0}
 
 # reference constants per size (model.h): 100/400 neurons on MNIST
 _REF_400 = {"theta_plus": 0.07, "tau_theta": 6e6, "nu_pe": 0.005, "nu_ec": 0.04}
@@ -229,7 +234,7 @@ STUDY = Study(
                           "issue's target (unsupervised Diehl & Cook: ~87 % at 400); 5x chance is our criterion "
                           "for 'learns' / 'does not collapse' (Fashion-MNIST: dataset=fashion-mnist)"},
     tuned_seeds=(0,),
-    limits={"dt": (1e-3, 5.0), "threads": (0, 64), "image_mean": (1e-3, 255.0), "intensity_init": (1e-6, None),
+    limits={"dt": (1e-3, 5.0), "threads": (0, 64), "image_mean": (0.0, 255.0), "norm_ec": (0.0, None), "intensity_init": (1e-6, None),
             "n_val": (0, 59999), "compare_n": (0, None)},
     deviations=[
         "weight and threshold updates of a presentation are applied at its end, not at each spike (weights are "
