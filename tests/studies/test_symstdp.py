@@ -4,6 +4,7 @@ from plasticity.errors import ConfigError
 from plasticity.studies.symstdp import STUDY, net_config
 
 
+@pytest.mark.slow  # ~10 s alone, a minute on the shared machine
 def test_symstdp_smoke(tmp_path):
     res = STUDY.run(scale="smoke", out_dir=tmp_path, quiet=True)
     m = res.metrics
