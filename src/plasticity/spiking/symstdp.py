@@ -11,6 +11,13 @@ theta += theta_plus per spike is a model buffer the rule updates.
 
 The rule writes ``w - w_target`` into ``.grad``, so ``torch.optim.SGD(lr=1)`` applies the paper's update
 exactly and any other optimizer or geometry sees the same direction.
+
+The reference protocol (haoyz/sym-STDP-SNN, what the ``symstdp`` study runs) lives below the simplified rule:
+``SymSTDPConfig`` (the constants of model.h), ``SymSTDPNetwork`` (conductance LIF excitatory layer with an
+adaptive threshold, a separate inhibitory population, a Poisson teacher / LIF class layer; one presentation
+is a loop over time vectorised over images and neurons), ``pair_stdp`` (the additive symmetric STDP of
+add_model.cc, vectorised over spike pairs), ``run_pass`` (images one at a time, or several in flight with a
+shared update; re-show with raised intensity) and the reference's two readouts.
 """
 
 from __future__ import annotations
