@@ -1,114 +1,210 @@
-"""Hao et al. (2020): supervised symmetric STDP. A two-layer SNN (Poisson input -> excitatory LIF layer with
-lateral inhibition and a dynamic threshold -> one output LIF neuron per class driven by a teacher current)
-learns classification in one epoch with the dopamine-modulated symmetric STDP window plus synaptic scaling.
+"""Hao, Huang, Feng & Wang (2020): supervised learning in an SNN with the symmetric STDP rule, run with the
+protocol of the reference code (haoyz/sym-STDP-SNN ``src/train.cc``, ``src/model.h``, ``global.h``).
 
-Measured: test accuracy after ``epochs`` (evaluated at a few points during training), the chance level,
-spikes per sample. Scale, dataset (digits, mnist, fashion-mnist) and device are configurable; the network is
-simulated for a whole batch at once (one loop over time steps), so the ``paper`` scale runs on a GPU.
+Network (:class:`~plasticity.spiking.symstdp.SymSTDPNetwork`): Poisson input (rate = pixel/8 Hz times an
+intensity) -> conductance-LIF excitatory layer with an adaptive threshold <-> a separate inhibitory population
+(E->I one-to-one, I->E to all other excitatory neurons) -> classification layer. Images are shown one at a
+time for 350 ms followed by 150 ms of rest; the input weights are normalised before each image; an image that
+draws fewer than 5 excitatory spikes is shown again with the intensity raised by one (32 Hz), up to 32.
+During training the class layer is a Poisson teacher (200 Hz on the label's neuron) and both projections
+learn with the additive symmetric STDP rule; at test time it integrates the excitatory spikes and the class
+with most spikes is the answer (the paper's supervised readout); the reference's unsupervised readout (label
+each neuron by its strongest class on the training responses) is reported too.
+
+Measured: test accuracy of both readouts, the same network trained one image at a time (``batch_size`` 1)
+against the batched variant (several images in flight, one summed weight update per presentation), spikes and
+intensity per image, wall time. Hyper-parameters are the reference's for the network size; validation
+accuracy is on images held out of the training set.
+
+Deviations from the paper and its code (also in ``STUDY.deviations``):
+
+* weight and threshold updates of one presentation are applied at its end, not at every spike (the images
+  are normalised before each presentation anyway, so only the within-image feedback is lost);
+* the batched variant shares one summed update between the images in flight (``batch_size`` > 1);
+* the 150 ms rest is solved in closed form (conductances and traces decay to ~0, the membrane relaxes);
+* the STDP window is cut at 5 tau (exp(-5) < 1 %); the trace jump counts once per spike (in the GeNN code
+  every synapse adds to the shared trace, with GPU races, so the effective jump is not defined);
+* input spikes are drawn as Poisson counts with uniform bins, so a pixel may spike twice in one bin;
+* small/CPU runs use dt = 1 ms (reference 0.5 ms), fewer images and epochs than the reference's 20 x 60k.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import torch
 
-from ..data import batches, load_dataset
-from ..data.batches import n_batches
-from ..spiking.symstdp import SymmetricSTDP, SymSTDPNet
-from .base import CheckResult, Study, StudyContext
+from ..data import load_dataset
+from ..spiking.symstdp import (
+    SymSTDPConfig,
+    SymSTDPNetwork,
+    assign_labels,
+    assignment_predict,
+    run_pass,
+)
+from .base import Study, StudyContext
+from .checks import Check, paper
+
+# our floor (x chance) the one-image-at-a-time run must clear before the batched run is compared with it
+LEARNED_FACTOR = 2.0
+
+# keys of a scale that are SymSTDPConfig fields (the rest steer the run)
+_NET_KEYS = ("dt", "theta_plus", "tau_theta", "nu_pe", "nu_ec", "g_max_ec", "norm_pe", "norm_ec", "v_thresh_exc",
+             "image_mean", "intensity_init", "max_intensity", "min_spikes")
 
 
-@torch.no_grad()
-def accuracy(model: SymSTDPNet, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
-    """Fraction of samples whose output neuron with most spikes (drive breaks ties) is the label."""
-    correct = 0
-    for i in range(0, x.shape[0], batch_size):
-        correct += int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
-    return correct / max(x.shape[0], 1)
+def net_config(cfg: dict[str, Any], n_in: int, n_classes: int) -> SymSTDPConfig:
+    """The network constants of a study config (reference values for every key the config leaves out;
+    ``norm_ec`` 0 = the reference's 0.1 * n_exc * g_max_ec, ``image_mean`` 0 = no per-image normalisation)."""
+    kw = {k: cfg[k] for k in _NET_KEYS if k in cfg}
+    for k in ("norm_ec", "image_mean"):
+        if not kw.get(k):
+            kw[k] = None
+    return SymSTDPConfig(n_in=n_in, n_exc=cfg["n_exc"], n_cla=n_classes, **kw)
+
+
+def _split(n: int, n_train: int, n_val: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded split of the training set into training images and held-out validation images."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(1000 + seed))
+    n_val = min(n_val, n - 1)
+    n_train = n - n_val if n_train <= 0 else min(n_train, n - n_val)
+    return perm[:n_train], perm[n - n_val:] if n_val else perm[:0]
+
+
+def train_and_eval(net: SymSTDPNetwork, x: torch.Tensor, y: torch.Tensor, evals: dict[str, tuple], cfg: dict,
+                   batch_size: int, seed: int, ctx: StudyContext) -> dict[str, Any]:
+    """Train ``epochs`` passes over (x, y), then score each evaluation set with both readouts."""
+    g = torch.Generator(device=x.device).manual_seed(seed)
+    out: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    shows = 0
+    for ep in range(cfg["epochs"]):
+        order = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed * 1000 + ep)).to(x.device)
+        r = run_pass(net, x[order], y[order], batch_size, g, log=ctx.log, log_every=cfg["log_every"],
+                     compiled=cfg["compiled"])
+        shows += r.presentations
+        ctx.log(f"[symstdp] epoch {ep + 1}/{cfg['epochs']}: {r.seconds:.0f} s, "
+                f"{r.exc_counts.sum(1).mean():.1f} exc spikes/image, {r.presentations} presentations")
+        last_counts, last_y = r.exc_counts, y[order]
+    out["train_seconds"] = time.perf_counter() - t0
+    out["train_presentations_per_image"] = shows / max(1, x.shape[0] * cfg["epochs"])
+    n_cla = net.cfg.n_cla
+    assignments = assign_labels(last_counts, last_y, n_cla)
+    out["neurons_unassigned"] = int((assignments < 0).sum())
+    for name, (xe, ye) in evals.items():
+        t1 = time.perf_counter()
+        p = run_pass(net, xe, None, cfg["eval_batch"], g, compiled=cfg["compiled"])
+        out[f"{name}_accuracy"] = float((p.cla_counts.argmax(1) == ye).float().mean())
+        out[f"{name}_assignment_accuracy"] = float((assignment_predict(p.exc_counts, assignments, n_cla) == ye)
+                                                   .float().mean())
+        out[f"{name}_exc_spikes_per_image"] = float(p.exc_counts.sum(1).mean())
+        out[f"{name}_mean_intensity"] = float(p.intensity.mean())
+        out[f"{name}_seconds"] = time.perf_counter() - t1
+        out[f"{name}_n"] = int(ye.numel())
+    return out
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
-    torch.manual_seed(ctx.seed)
+    if cfg["threads"]:
+        torch.set_num_threads(cfg["threads"])
     data = load_dataset(cfg["dataset"])
-    data = data.subset(cfg["n_train"] or None, cfg["n_test"] or None).to(ctx.device)  # 0 = all
-    x_tr, y_tr, x_te, y_te = data.x_train, data.y_train, data.x_test, data.y_test
-    n_in = x_tr[0].numel()
-    model = SymSTDPNet(n_in, n_exc=cfg["n_exc"], n_out=data.n_classes, n_steps=cfg["n_steps"],
-                       max_rate=cfg["max_rate"], norm_exc=cfg["norm_per_input"] * n_in, w_inh=cfg["w_inh"],
-                       theta_plus=cfg["theta_plus"], seed=ctx.seed).to(ctx.device)
-    rule = SymmetricSTDP(eta_exc=cfg["eta_exc"], eta_out=cfg["eta_out"], teacher_current=cfg["teacher_current"],
-                         seed=ctx.seed)
-    rule.prepare(model)
-    opt = torch.optim.SGD(model.parameters(), lr=1.0)  # lr=1 applies the rule's update exactly
-    per_epoch = n_batches(x_tr.shape[0], cfg["batch_size"])
-    total = per_epoch * cfg["epochs"]
-    eval_at = {round(total * k / cfg["n_evals"]) for k in range(1, cfg["n_evals"] + 1)}
-    curve: list[tuple[int, float]] = []
-    exc_spikes: list[float] = []
-    step = 0
-    for epoch in range(cfg["epochs"]):
-        for x, y in batches(x_tr, y_tr, cfg["batch_size"], ctx.seed, epoch):
-            rep = rule.step(model, x, y)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            exc_spikes.append(rep.metrics["exc_spikes_per_sample"])
-            step += 1
-            if step in eval_at:
-                acc = accuracy(model, x_te, y_te, cfg["eval_batch"])
-                curve.append((step * cfg["batch_size"], acc))
-                ctx.log(f"symstdp {cfg['dataset']}: {step * cfg['batch_size']} samples, test acc {acc:.3f}")
-    _figures(model, curve, data.input_shape, cfg, ctx)
-    return {"dataset": cfg["dataset"], "n_exc": cfg["n_exc"], "epochs": cfg["epochs"],
-            "n_train": int(x_tr.shape[0]), "n_test": int(x_te.shape[0]),
-            "test_accuracy": curve[-1][1], "curve_samples": [c[0] for c in curve], "curve_acc": [c[1] for c in curve],
-            "chance": 1.0 / data.n_classes, "exc_spikes_per_sample": sum(exc_spikes) / len(exc_spikes),
-            "theta_mean": float(model.theta.mean())}
+    x_all, y_all = data.x_train.flatten(1), data.y_train
+    tr, va = _split(x_all.shape[0], cfg["n_train"], cfg["n_val"], ctx.seed)
+    dev = ctx.device
+    x, y = x_all[tr].to(dev), y_all[tr].to(dev)
+    n_test = cfg["n_test"] or data.x_test.shape[0]
+    evals: dict[str, tuple] = {"val": (x_all[va].to(dev), y_all[va].to(dev))} if va.numel() else {}
+    if cfg["read_test"]:
+        evals["test"] = (data.x_test[:n_test].flatten(1).to(dev), data.y_test[:n_test].to(dev))
+    ncfg = net_config(cfg, x.shape[1], data.n_classes)
+    res: dict[str, Any] = {"dataset": cfg["dataset"], "n_exc": cfg["n_exc"], "epochs": cfg["epochs"],
+                           "n_train": int(x.shape[0]), "n_val": int(va.numel()), "batch_size": cfg["batch_size"],
+                           "dt": ncfg.dt, "chance": 1.0 / data.n_classes, "threads": torch.get_num_threads()}
+    t0 = time.perf_counter()
+    net = SymSTDPNetwork(ncfg, seed=ctx.seed).to(dev)
+    res.update(train_and_eval(net, x, y, evals, cfg, cfg["batch_size"], ctx.seed, ctx))
+    res["wall_seconds"] = time.perf_counter() - t0
+    ctx.log(f"[symstdp] {cfg['dataset']} {cfg['n_exc']} neurons: " + ", ".join(
+        f"{k} {res[k]:.4f}" for k in res if k.endswith("accuracy")))
+    if cfg["compare_n"]:
+        # the same initial network trained on the same first images one at a time and batched
+        n = min(cfg["compare_n"], x.shape[0])
+        ev = {"compare": evals["val"] if "val" in evals else evals["test"]}
+        ccfg = {**cfg, "epochs": 1}
+        for name, bs in (("online", 1), ("batched", cfg["batch_size"])):
+            m = train_and_eval(SymSTDPNetwork(ncfg, seed=ctx.seed).to(dev), x[:n], y[:n], ev, ccfg, bs, ctx.seed,
+                               ctx)
+            res[f"{name}_accuracy"] = m["compare_accuracy"]
+            res[f"{name}_assignment_accuracy"] = m["compare_assignment_accuracy"]
+            res[f"{name}_train_seconds"] = m["train_seconds"]
+            ctx.log(f"[symstdp] {name} (batch {bs}) on {n} images: accuracy {m['compare_accuracy']:.4f}, "
+                    f"training {m['train_seconds']:.0f} s")
+        res["compare_n_train"], res["compare_n_eval"] = n, int(ev["compare"][1].numel())
+    _figure(net, ctx)
+    return res
 
 
-def _figures(model: SymSTDPNet, curve: list[tuple[int, float]], shape: tuple[int, ...], cfg: dict[str, Any],
-             ctx: StudyContext) -> None:
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    ax.plot([c[0] for c in curve], [c[1] for c in curve], "o-")
-    ax.axhline(cfg["target_acc"], ls="--", c="grey", label="target")
-    ax.set_xlabel("training samples")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"sym-STDP, {cfg['dataset']}, {cfg['n_exc']} exc. neurons")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(ctx.figure_path("accuracy.png"))
-    plt.close(fig)
-    h, w = shape[-2], shape[-1]
-    k = min(64, model.n_exc)
+def _figure(net: SymSTDPNetwork, ctx: StudyContext) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    side = math.isqrt(net.cfg.n_in)
+    if side * side != net.cfg.n_in:
+        return
+    k = min(64, net.cfg.n_exc)
     cols = 8
-    fig, axes = plt.subplots((k + cols - 1) // cols, cols, figsize=(cols, (k + cols - 1) // cols))
-    wts = model.fc1.weight.detach().cpu()[:k].view(k, -1)[:, : h * w]
+    rows = (k + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(cols, rows))
+    w = net.w_pe.detach().cpu().t()[:k]
     for i, a in enumerate(axes.flat):
         a.axis("off")
         if i < k:
-            a.imshow(wts[i].view(h, w), cmap="hot")
-    fig.suptitle("receptive fields (excitatory weights)")
-    fig.savefig(ctx.figure_path("receptive_fields.png"))
+            a.imshow(w[i].view(side, side), cmap="hot")
+    fig.suptitle("receptive fields (input -> excitatory weights)")
+    fig.savefig(ctx.figure_path("receptive_fields.png"), dpi=60)
     plt.close(fig)
 
 
-def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
-    acc = float(metrics["test_accuracy"])
-    return [
-        CheckResult(f"{metrics['dataset']} test accuracy >= {cfg['target_acc']:.2f}", acc, cfg["paper_acc"],
-                    acc >= cfg["target_acc"],
-                    f"{metrics['n_exc']} excitatory neurons, {metrics['epochs']} epoch(s), {metrics['n_train']} "
-                    f"training samples; paper number is for its own network size"),
-        CheckResult("far above chance (> 3x chance)", acc, float(metrics["chance"]), acc > 3 * metrics["chance"]),
-    ]
+def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    split = "test" if "test_accuracy" in metrics else "val"
+    acc = float(metrics[f"{split}_accuracy"])
+    chance = float(metrics["chance"])
+    where = (f"{metrics['dataset']}, {metrics['n_exc']} excitatory neurons, {metrics['n_train']} training images x "
+             f"{metrics['epochs']} epoch(s), batch {metrics['batch_size']}, dt {metrics['dt']} ms; {split} split")
+    out = [Check(f"{metrics['dataset']} {split} accuracy of the class layer, x chance", acc / chance, ">",
+                 paper("far_above_chance_factor"), detail=where)]
+    if metrics["dataset"] == "mnist" and metrics["n_exc"] == 400:
+        out.append(Check("MNIST accuracy at 400 excitatory neurons", acc, ">=", paper("mnist_400_target"),
+                         detail=where))
+    if metrics["dataset"] == "mnist" and metrics["n_exc"] == 6400:
+        out.append(Check("MNIST accuracy at 6400 excitatory neurons", acc, "~", paper("mnist_6400"), tol=0.01,
+                         detail=where))
+    if "online_accuracy" in metrics:
+        on, ba = float(metrics["online_accuracy"]), float(metrics["batched_accuracy"])
+        n = int(metrics["compare_n_eval"])
+        # our criterion for "the same accuracy": within 3 binomial standard errors of a difference of two
+        # accuracies on n images, and never looser than 3 points
+        se = 100 * math.sqrt((max(on * (1 - on), 0.01) + max(ba * (1 - ba), 0.01)) / n)
+        out.append(Check("batched minus one-image-at-a-time accuracy, points", 100 * (ba - on), "~", 0.0,
+                         tol=max(3.0, 3 * se), reference=on, floor=LEARNED_FACTOR * chance,
+                         reference_name="one-image-at-a-time accuracy",
+                         detail=f"{metrics['compare_n_train']} training images, {n} evaluation images; "
+                                f"online {on:.4f}, batched (batch {metrics['batch_size']}) {ba:.4f}"))
+    return out
 
 
-_COMMON = {"n_steps": 100, "max_rate": 200.0, "norm_per_input": 0.1, "w_inh": 3.0, "theta_plus": 0.02,
-           "eta_exc": 0.002, "eta_out": 0.002, "teacher_current": 0.5, "n_evals": 4}
+_BASE: dict[str, Any] = {"dataset": "mnist", "n_exc": 400, "epochs": 1, "batch_size": 50, "eval_batch": 100,
+                         "n_train": 0, "n_val": 5000, "n_test": 0, "read_test": True, "compare_n": 0,
+                         "dt": 1.0, "compiled": False, "threads": 1, "log_every": 10000,
+                         "intensity_init": 2.0, "max_intensity": 32.0, "min_spikes": 5, "g_max_ec": 8.0,
+                         "norm_pe": 78.4, "norm_ec": 0.0, "v_thresh_exc": -52.0, "image_mean": 0.0}
+
+# reference constants per size (model.h): 100/400 neurons on MNIST
+_REF_400 = {"theta_plus": 0.07, "tau_theta": 6e6, "nu_pe": 0.005, "nu_ec": 0.04}
 
 STUDY = Study(
     name="symstdp",
@@ -117,22 +213,44 @@ STUDY = Study(
     authors="Hao, Huang, Feng & Wang",
     year=2020,
     url="https://arxiv.org/abs/1812.06574",
-    claim="Symmetric STDP with synaptic scaling, a dynamic threshold and a teacher signal on the output layer "
-          "learns supervised classification in a two-layer SNN.",
+    claim="Symmetric STDP with weight normalisation, an adaptive threshold, lateral inhibition and a Poisson "
+          "teacher on the class layer learns supervised classification in a two-layer SNN (MNIST 96.73 % at "
+          "6400 excitatory neurons).",
     scales={
-        "smoke": {**_COMMON, "dataset": "digits", "n_exc": 60, "epochs": 1, "batch_size": 32, "n_train": 480,
-                  "n_test": 120, "n_steps": 50, "eval_batch": 120, "n_evals": 1, "target_acc": 0.3,
-                  "paper_acc": 0.9673},
-        "small": {**_COMMON, "dataset": "digits", "n_exc": 400, "epochs": 1, "batch_size": 16, "n_train": 0,
-                  "n_test": 0, "eval_batch": 360, "target_acc": 0.8, "paper_acc": 0.9673},
-        # 784-pixel images: weaker per-input drive, stronger inhibition, smaller threshold steps (tuned on a
-        # 3000-image MNIST subset; dataset="fashion-mnist" runs the Fashion-MNIST variant)
-        "paper": {**_COMMON, "dataset": "mnist", "n_exc": 6400, "epochs": 1, "batch_size": 64, "n_train": 0,
-                  "n_test": 0, "n_steps": 350, "eval_batch": 250, "n_evals": 6, "norm_per_input": 0.05,
-                  "w_inh": 10.0, "theta_plus": 0.005, "target_acc": 0.95, "paper_acc": 0.9673},
+        "smoke": {**_BASE, **_REF_400, "n_exc": 20, "n_train": 40, "n_val": 20, "read_test": False,
+                  "compare_n": 6, "batch_size": 20, "eval_batch": 20},
+        # < 3 min on one loaded CPU core: 100 neurons, 1500 images, batched vs online on the first 150 images
+        "small": {**_BASE, **_REF_400, "n_exc": 100, "n_train": 1500, "n_val": 500, "read_test": False,
+                  "compare_n": 150, "batch_size": 50},
+        # the reference configuration for 6400 neurons (model.h), one image at a time as the reference runs
+        "paper": {**_BASE, "n_exc": 6400, "epochs": 15, "batch_size": 1, "eval_batch": 256, "n_val": 0,
+                  "dt": 0.5, "compiled": True, "threads": 0, "theta_plus": 0.05, "tau_theta": 2e7,
+                  "nu_pe": 0.01, "nu_ec": 0.04},
     },
     run_fn=run,
     checks_fn=checks,
-    paper_values={"mnist_accuracy_6400": 0.9673, "note": "MNIST 96.73% with 6400 excitatory neurons (PAPERS.md: "
-                  "unconfirmed); Fashion-MNIST is reported too (run with dataset=fashion-mnist)"},
+    paper_values={"mnist_6400": 0.9673, "mnist_400_target": 0.90, "far_above_chance_factor": 5.0,
+                  "note": "96.73 % is the paper's MNIST number at 6400 excitatory neurons; 0.90 at 400 is the "
+                          "issue's target (unsupervised Diehl & Cook: ~87 % at 400); 5x chance is our criterion "
+                          "for 'learns' / 'does not collapse' (Fashion-MNIST: dataset=fashion-mnist)"},
+    tuned_seeds=(0,),
+    limits={"dt": (1e-3, 5.0), "threads": (0, 64), "image_mean": (0.0, 255.0), "norm_ec": (0.0, None), "intensity_init": (1e-6, None),
+            "n_val": (0, 59999), "compare_n": (0, None)},
+    deviations=[
+        "weight and threshold updates of a presentation are applied at its end, not at each spike (weights are "
+        "normalised before every image anyway; only the within-image feedback of learning is lost)",
+        "batch_size > 1: the images in flight share one summed update per presentation (the reference shows one "
+        "image at a time; batch_size=1 reproduces that, and the study compares the two)",
+        "the 150 ms rest is solved in closed form (conductances and traces ~0 after it, membranes relax towards "
+        "rest) instead of being simulated",
+        "STDP pairs further apart than 5 tau (exp(-5) < 1 %) are skipped; the trace jump counts once per spike "
+        "(in the GeNN code every synapse of a population adds a_plus to the shared neuron trace, with GPU races, "
+        "so the reference's effective jump is undefined)",
+        "input spikes: Poisson counts placed in uniform bins (a pixel can spike twice in one bin; the reference "
+        "has a one-step dead time)",
+        "small/CPU runs: dt = 1 ms instead of 0.5 ms, fewer images and a single epoch instead of 20 x 60k "
+        "(paper scale keeps dt = 0.5 ms and 15 epochs)",
+        "Fashion-MNIST uses the reference's per-image mean normalisation only when image_mean is set "
+        "(reference: normalized_to30 files and its 400-neuron constants, not set by default)",
+    ],
 )
