@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .surrogate import surrogate_grad
+from .surrogate import surrogate_grad_
 
 
 def _th(v_th: float, theta: torch.Tensor | None, v_leak: float) -> float | torch.Tensor:
@@ -72,8 +72,7 @@ def lif_sequence_backward(gZ: torch.Tensor | None, gu_T: torch.Tensor | None, gi
     gu[t] = a_mem gh[t+1] (gu[T-1] from the final state); gh[t] = gZ[t] s[t] + (1 - z[t]) gu[t] (zero reset,
     1 for subtract, the reset being detached); gi'[t] = gh[t] + a_syn gi'[t+1]; gx[t] = (1 - a_mem) gi'[t]."""
     b_mem = 1.0 - a_mem
-    fired = H >= th if reset == "zero" else None
-    G = surrogate_grad(H - th, surrogate, alpha)                # dz/dh at every step, one vectorised pass
+    G = surrogate_grad_(H - th, surrogate, alpha)               # dz/dh at every step, one buffer, in place
     G = G.zero_() if gZ is None else G.mul_(gZ)
     T = H.shape[0]
     gh_prev: torch.Tensor | None = None
@@ -81,8 +80,8 @@ def lif_sequence_backward(gZ: torch.Tensor | None, gu_T: torch.Tensor | None, gi
     for t in range(T - 1, -1, -1):
         g = G[t]
         carry, sc = (gu_T, 1.0) if t == T - 1 else (gh_prev, a_mem)
-        if carry is not None and fired is not None:
-            carry = carry.masked_fill(fired[t], 0.0)
+        if carry is not None and reset == "zero":          # the reset cuts u's path where the neuron fired
+            carry = carry.masked_fill(H[t] >= th, 0.0)
         if a_syn == 0.0:
             if carry is not None:
                 g.add_(carry, alpha=sc)
