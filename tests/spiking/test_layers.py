@@ -139,7 +139,17 @@ def test_compiled_path_matches_eager():
     comp = LIFLayer(5, 7, p, compile=True)
     comp.load_state_dict(eager.state_dict())
     x = _drive(T=10).float()
-    z_e, s_e = eager(x)
-    z_c, s_c = comp(x)
+    with torch.no_grad():  # forward only: one compile without the backward graph keeps this test short
+        z_e, s_e = eager(x)
+        z_c, s_c = comp(x)
     assert torch.equal(z_e, z_c)
     assert torch.allclose(s_e.v, s_c.v, atol=1e-6)
+
+
+def test_readout_has_no_threshold_to_learn():
+    with pytest.raises(ConfigError, match="v_th"):
+        LIReadout(3, 2, learn=("v_th",))
+    ro = LIReadout(3, 2, learn=("tau_mem",))
+    v, _ = ro(torch.rand(5, 1, 3))
+    v.sum().backward()
+    assert ro.log_tau_mem.grad is not None
