@@ -5,11 +5,12 @@ snnTorch ``Leaky`` in a Python loop over steps (its tutorials' pattern); Norse `
 SpikingJelly ``layer.Linear`` + ``neuron.LIFNode`` in multi-step mode ``'m'``. Times are interleaved
 (round-robin over libraries in every repeat) and reported as ratios to snnTorch with min-max over repeats.
 
-Peak memory: each (library, size, pass) runs in a fresh subprocess, which builds the net and input, runs
-the pass once to warm up, resets the kernel's peak-RSS counter (``/proc/self/clear_refs``), runs the pass
-again and reports VmHWM - VmRSS-before (MiB). glibc's mmap threshold is pinned low (16 KiB) (``MALLOC_MMAP_THRESHOLD_``)
-so freed large blocks go back to the OS and RSS follows the live set. torch's CPU allocator has no peak
-counter, and tracemalloc does not see torch's memory, hence RSS.
+Peak memory: a fresh subprocess per size and repeat builds each library's net and input in turn (order
+rotated per repeat), runs the pass once to warm up, resets the kernel's peak-RSS counter
+(``/proc/self/clear_refs``), runs the pass again and reports VmHWM - VmRSS-before (MiB). glibc's mmap
+threshold is pinned low (16 KiB, ``MALLOC_MMAP_THRESHOLD_``) so freed blocks go back to the OS and RSS
+follows the live set. torch's CPU allocator has no peak counter and tracemalloc does not see torch's
+memory, hence RSS; at T=25, B=32 one [T, B, 512] float buffer is only 1.6 MiB, near this method's noise.
 
 Peers live in a side venv so that they never replace our torch:
     python3 -m venv /work/peers-spiking && /work/peers-spiking/bin/pip install torch==2.13.0
@@ -192,45 +193,55 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(field)
 
 
-def mem_child(name: str, T: int, B: int, kind: str) -> None:
-    """Subprocess body: print the peak RSS increase (KiB) of one pass after a warm-up pass."""
-    torch.set_num_threads(1)
-    made = IMPLS[name](T, B)
-    if made is None:
-        print("nan")
-        return
-    fn = made[0] if kind == "fwd" else made[1]
+def _peak_kib(fn: Pass) -> int:
+    """Peak RSS increase (KiB) of one call of ``fn``, after a warm-up call."""
     fn()
     gc.collect()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")                                  # reset VmHWM to the current RSS
     before = _status_kib("VmRSS")
     fn()
-    print(_status_kib("VmHWM") - before)
+    return _status_kib("VmHWM") - before
+
+
+def mem_child(T: int, B: int, shift: int) -> None:
+    """Subprocess body: for every library (order rotated by ``shift``) and pass, build afresh and print
+    ``name pass KiB``; each measurement is relative to the RSS just before it."""
+    torch.set_num_threads(1)
+    names = list(IMPLS)
+    for name in names[shift % len(names):] + names[:shift % len(names)]:
+        for i, kind in enumerate(("fwd", "fwd+bwd")):
+            made = IMPLS[name](T, B)
+            print(name, kind, "nan" if made is None else _peak_kib(made[i]), flush=True)
+            del made
+            gc.collect()
 
 
 def memory_table(repeats: int, peers_site: str | None) -> None:
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="16384", OMP_NUM_THREADS="1")
     for T, B in SIZES:
         res: dict[tuple[str, str], list[float]] = {}
-        for _ in range(repeats):
-            for name in IMPLS:
-                for kind in ("fwd", "fwd+bwd"):
-                    cmd = [sys.executable, __file__, "--mem-child", name, str(T), str(B), kind]
-                    if peers_site:
-                        cmd += ["--peers-site", peers_site]
-                    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout.split()
-                    res.setdefault((name, kind), []).append(float(out[-1]) / 1024)
-        print(f"\npeak memory, T={T}, B={B}: peak RSS increase of one pass after a warm-up (MiB), {repeats} subprocesses each")
+        for r in range(repeats):
+            cmd = [sys.executable, __file__, "--mem-child", str(T), str(B), str(r)]
+            if peers_site:
+                cmd += ["--peers-site", peers_site]
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+            for line in out.splitlines():
+                parts = line.split()
+                if len(parts) == 3 and parts[0] in IMPLS:
+                    res.setdefault((parts[0], parts[1]), []).append(float(parts[2]) / 1024)
+        print(f"\npeak memory, T={T}, B={B}: peak RSS increase of one pass after a warm-up (MiB), {repeats} subprocesses")
         print(f"{'library':18} {'pass':8} {'MiB (min-max)':>20} {'x snnTorch':>11}")
-        for (name, kind), ms in res.items():
-            if any(math.isnan(m) for m in ms):
-                print(f"{name:18} {kind:8} {'not installed':>20}")
-                continue
-            ref = res.get(("snntorch", kind))
-            ratio = "" if ref is None or any(math.isnan(m) for m in ref) else \
-                f"{statistics.median(ms) / statistics.median(ref):11.2f}"
-            print(f"{name:18} {kind:8} {statistics.median(ms):8.1f} ({min(ms):.1f}-{max(ms):.1f}) {ratio}")
+        for name in IMPLS:
+            for kind in ("fwd", "fwd+bwd"):
+                ms = res[(name, kind)]
+                if any(math.isnan(m) for m in ms):
+                    print(f"{name:18} {kind:8} {'not installed':>20}")
+                    continue
+                ref = res.get(("snntorch", kind))
+                ratio = "" if ref is None or any(math.isnan(m) for m in ref) else \
+                    f"{statistics.median(ms) / statistics.median(ref):11.2f}"
+                print(f"{name:18} {kind:8} {statistics.median(ms):8.1f} ({min(ms):.1f}-{max(ms):.1f}) {ratio}")
 
 
 def main() -> None:
@@ -241,14 +252,14 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="also time our torch.compile path and its compile cost")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--skip-time", action="store_true")
-    ap.add_argument("--mem-child", nargs=4, metavar=("IMPL", "T", "B", "PASS"), help=argparse.SUPPRESS)
+    ap.add_argument("--mem-child", nargs=3, metavar=("T", "B", "SHIFT"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.peers_site:
         sys.path.append(a.peers_site)
     torch.set_num_threads(1)
     if a.mem_child:
-        name, T, B, kind = a.mem_child
-        mem_child(name, int(T), int(B), kind)
+        T, B, shift = a.mem_child
+        mem_child(int(T), int(B), int(shift))
         return
     if not a.skip_time:
         time_table(a.repeats, a.compile)

@@ -105,7 +105,7 @@ def run_lif(cur: torch.Tensor, p: LIFParameters, w_rec: torch.Tensor | None = No
     out, states = [], []
     z = state.z
     for x_t in cur.unbind(0):   # unbind: each step's backward touches only its own slice (O(T) overall)
-        drive = x_t if w_rec is None else torch.addmm(x_t, z, w_rec.t())
+        drive = x_t if w_rec is None else x_t + z @ w_rec.t()
         z, state = step(drive, state, p, k)
         out.append(z)
         if record:
