@@ -26,7 +26,8 @@ def _th(v_th: float, theta: torch.Tensor | None, v_leak: float) -> float | torch
 
 def lif_sequence_forward(x: torch.Tensor, u: torch.Tensor, i: torch.Tensor, a_mem: float, a_syn: float,
                          th: float | torch.Tensor, r_u: float, reset: str, inplace: bool = False,
-                         record: bool = False):
+                         record: bool = False,
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, list, list]:
     """Forward loop without autograd. Returns spikes Z, pre-spike membranes H (written over ``x`` when
     ``inplace``), the final u and i and, with ``record``, lists of u and i after every step."""
     b_mem = 1.0 - a_mem
@@ -66,7 +67,8 @@ def lif_sequence_forward(x: torch.Tensor, u: torch.Tensor, i: torch.Tensor, a_me
 
 def lif_sequence_backward(gZ: torch.Tensor | None, gu_T: torch.Tensor | None, gi_T: torch.Tensor | None,
                           H: torch.Tensor, a_mem: float, a_syn: float, th: float | torch.Tensor, reset: str,
-                          surrogate: str, alpha: float):
+                          surrogate: str, alpha: float,
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Reverse loop: gradients of the input currents x, the initial u and the initial i (None: zero).
 
     gu[t] = a_mem gh[t+1] (gu[T-1] from the final state); gh[t] = gZ[t] s[t] + (1 - z[t]) gu[t] (zero reset,
