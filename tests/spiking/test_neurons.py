@@ -106,3 +106,77 @@ def test_batch_elements_are_independent():
     full, _ = layer(x)
     one, _ = layer(x[:, 2:3])
     assert torch.equal(full[:, 2:3], one)
+
+
+# --- conventions against the peers, on hand-computed cases (see the neurons module docstring) ---------------
+
+def run_steps(xs: list[float], p: LIFParameters) -> tuple[list[float], list[float]]:
+    st = lif_initial_state((1,), p, torch.zeros(1, dtype=torch.float64))
+    zs, vs = [], []
+    for x in xs:
+        z, st = lif_step(torch.tensor([x], dtype=torch.float64), st, p)
+        zs.append(float(z))
+        vs.append(float(st.v))
+    return zs, vs
+
+
+def test_exponential_euler_first_order_by_hand():
+    # v[t] = a v[t-1] + (1 - a) x[t], a = exp(-dt/tau_mem): exact for piecewise-constant input
+    p = LIFParameters(dt=1.0, tau_mem=4.0, tau_syn=0.0, v_th=10.0)
+    a = math.exp(-1.0 / 4.0)
+    _, vs = run_steps([1.0, 1.0, 0.0, 2.0], p)
+    want, v = [], 0.0
+    for x in [1.0, 1.0, 0.0, 2.0]:
+        v = a * v + (1 - a) * x
+        want.append(v)
+    assert vs == pytest.approx(want, abs=1e-15)
+
+
+def test_current_based_synapse_is_second_order_by_hand():
+    # i[t] = a_s i[t-1] + x[t]; v[t] = a_m v[t-1] + (1 - a_m) i[t]: an impulse rises, then decays
+    p = LIFParameters(dt=1.0, tau_mem=10.0, tau_syn=5.0, v_th=10.0)
+    a_m, a_s = math.exp(-0.1), math.exp(-0.2)
+    _, vs = run_steps([1.0] + [0.0] * 9, p)
+    want = [(1 - a_m) * sum(a_m ** (t - k) * a_s ** k for k in range(t + 1)) for t in range(10)]
+    assert vs == pytest.approx(want, abs=1e-15)
+    assert max(range(10), key=lambda t: vs[t]) > 0  # the peak comes after the input (first order peaks at t=0)
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_reset_modes_by_hand(reset):
+    # a = 1/2 (tau = 1/ln 2), constant input 1, threshold 0.8: v = 0.5, 0.75, 0.875 -> spike at step 2
+    p = LIFParameters(dt=1.0, tau_mem=1 / math.log(2), tau_syn=0.0, v_th=0.8, reset=reset)
+    zs, vs = run_steps([1.0] * 6, p)
+    if reset == "zero":  # v <- v_reset = 0, then the same climb again
+        want_v = [0.5, 0.75, 0.0, 0.5, 0.75, 0.0]
+        want_z = [0, 0, 1, 0, 0, 1]
+    else:                # v <- v - (v_th - v_reset): the overshoot 0.075 is kept
+        v, want_v, want_z = 0.0, [], []
+        for _ in range(6):
+            v = 0.5 * v + 0.5
+            z = float(v >= 0.8)
+            v -= 0.8 * z
+            want_v.append(v)
+            want_z.append(z)
+        assert want_v[2] == pytest.approx(0.075) and want_z == [0, 0, 1, 0, 0, 1]
+    assert zs == want_z
+    assert vs == pytest.approx(want_v, abs=1e-12)
+
+
+def test_threshold_tie_spikes():
+    # tau_mem -> 0 makes v = x exactly: we spike at v == v_th (SpikingJelly's >=; snnTorch and Norse use >)
+    p = LIFParameters(dt=1.0, tau_mem=1e-3, tau_syn=0.0, v_th=0.5)
+    zs, _ = run_steps([0.5, 0.5 - 1e-12, 0.5 + 1e-12], p)
+    assert zs == [1.0, 0.0, 1.0]
+    layer = LIFLayer(1, 1, p)  # the fused sequence kernel follows the same convention
+    with torch.no_grad():
+        layer.fc.weight.fill_(1.0)
+    z, _ = layer(torch.tensor([0.5, 0.5 - 1e-6, 0.5]).view(3, 1, 1))
+    assert z.flatten().tolist() == [1.0, 0.0, 1.0]
+
+
+def test_reset_mode_outside_choices_is_one_line_error():
+    with pytest.raises(ConfigError, match=r"unknown reset 'soft'; allowed: subtract, zero"):
+        check_lif_parameters(LIFParameters(reset="soft"))
+    with pytest.raises(ConfigError, match="reset"):
+        LIFLayer(3, 4, LIFParameters(reset="hard"))

@@ -3,7 +3,7 @@
 
 from .bptt import SurrogateBPTT
 from .encoders import ENCODERS, encode, latency_encode, poisson_encode
-from .layers import LIFCell, LIFLayer, LIReadout, RecurrentLIFLayer, SpikingMLP
+from .layers import LEARNABLE, LIFCell, LIFLayer, LIReadout, RecurrentLIFLayer, SpikingMLP, run_lif, state_at
 from .metrics import (
     avalanches,
     coincidence_factor,
@@ -13,7 +13,18 @@ from .metrics import (
     van_rossum_distance,
     victor_purpura_distance,
 )
-from .neurons import LIFParameters, LIFState, check_lif_parameters, first_spike_time, li_step, lif_step
+from .neurons import (
+    RESETS,
+    LIFCoefficients,
+    LIFParameters,
+    LIFState,
+    check_lif_parameters,
+    first_spike_time,
+    li_step,
+    lif_coefficients,
+    lif_initial_state,
+    lif_step,
+)
 from .ops import SpikingEncoder, SpikingMatmul, SpikingSiLU, SpikingSoftmax, SpikingTransformerBlock
 from .pspm import PSPM, run_recurrent
 from .surrogate import SURROGATES, spike_fn
@@ -21,9 +32,12 @@ from .symstdp import SymmetricSTDP, SymSTDPNet
 
 __all__ = [
     "ENCODERS",
+    "LEARNABLE",
     "PSPM",
+    "RESETS",
     "SURROGATES",
     "LIFCell",
+    "LIFCoefficients",
     "LIFLayer",
     "LIFParameters",
     "LIFState",
@@ -48,10 +62,14 @@ __all__ = [
     "isi",
     "latency_encode",
     "li_step",
+    "lif_coefficients",
+    "lif_initial_state",
     "lif_step",
     "poisson_encode",
+    "run_lif",
     "run_recurrent",
     "spike_fn",
+    "state_at",
     "van_rossum_distance",
     "victor_purpura_distance",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .surrogate import surrogate_grad
+from .surrogate import surrogate_grad_
 
 
 def _th(v_th: float, theta: torch.Tensor | None, v_leak: float) -> float | torch.Tensor:
@@ -26,7 +26,8 @@ def _th(v_th: float, theta: torch.Tensor | None, v_leak: float) -> float | torch
 
 def lif_sequence_forward(x: torch.Tensor, u: torch.Tensor, i: torch.Tensor, a_mem: float, a_syn: float,
                          th: float | torch.Tensor, r_u: float, reset: str, inplace: bool = False,
-                         record: bool = False):
+                         record: bool = False,
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, list, list]:
     """Forward loop without autograd. Returns spikes Z, pre-spike membranes H (written over ``x`` when
     ``inplace``), the final u and i and, with ``record``, lists of u and i after every step."""
     b_mem = 1.0 - a_mem
@@ -66,14 +67,14 @@ def lif_sequence_forward(x: torch.Tensor, u: torch.Tensor, i: torch.Tensor, a_me
 
 def lif_sequence_backward(gZ: torch.Tensor | None, gu_T: torch.Tensor | None, gi_T: torch.Tensor | None,
                           H: torch.Tensor, a_mem: float, a_syn: float, th: float | torch.Tensor, reset: str,
-                          surrogate: str, alpha: float):
+                          surrogate: str, alpha: float,
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Reverse loop: gradients of the input currents x, the initial u and the initial i (None: zero).
 
     gu[t] = a_mem gh[t+1] (gu[T-1] from the final state); gh[t] = gZ[t] s[t] + (1 - z[t]) gu[t] (zero reset,
     1 for subtract, the reset being detached); gi'[t] = gh[t] + a_syn gi'[t+1]; gx[t] = (1 - a_mem) gi'[t]."""
     b_mem = 1.0 - a_mem
-    fired = H >= th if reset == "zero" else None
-    G = surrogate_grad(H - th, surrogate, alpha)                # dz/dh at every step, one vectorised pass
+    G = surrogate_grad_(H - th, surrogate, alpha)               # dz/dh at every step, one buffer, in place
     G = G.zero_() if gZ is None else G.mul_(gZ)
     T = H.shape[0]
     gh_prev: torch.Tensor | None = None
@@ -81,8 +82,8 @@ def lif_sequence_backward(gZ: torch.Tensor | None, gu_T: torch.Tensor | None, gi
     for t in range(T - 1, -1, -1):
         g = G[t]
         carry, sc = (gu_T, 1.0) if t == T - 1 else (gh_prev, a_mem)
-        if carry is not None and fired is not None:
-            carry = carry.masked_fill(fired[t], 0.0)
+        if carry is not None and reset == "zero":          # the reset cuts u's path where the neuron fired
+            carry = carry.masked_fill(H[t] >= th, 0.0)
         if a_syn == 0.0:
             if carry is not None:
                 g.add_(carry, alpha=sc)

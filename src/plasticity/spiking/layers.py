@@ -78,10 +78,12 @@ _COMPILED: dict[str, Callable] = {}
 
 
 def compiled_lif_step() -> Callable:
-    """``lif_step`` under ``torch.compile`` (compiled once per process and input shape; inductor's FX-graph
-    cache, on by default and kept in ``TORCHINDUCTOR_CACHE_DIR``, makes later processes skip most of it)."""
+    """``lif_step`` under ``torch.compile``, compiled once per process and reused by every layer (dynamo
+    recompiles on a new grad mode or shape, then marks shapes dynamic, so a few variants cover all layers);
+    inductor's FX-graph cache, on by default and kept in ``TORCHINDUCTOR_CACHE_DIR``, lets later processes
+    skip most of the compile."""
     if "lif_step" not in _COMPILED:
-        _COMPILED["lif_step"] = torch.compile(lif_step, dynamic=False, fullgraph=True)
+        _COMPILED["lif_step"] = torch.compile(lif_step, fullgraph=True)
     return _COMPILED["lif_step"]
 
 
@@ -103,7 +105,7 @@ def run_lif(cur: torch.Tensor, p: LIFParameters, w_rec: torch.Tensor | None = No
     out, states = [], []
     z = state.z
     for x_t in cur.unbind(0):   # unbind: each step's backward touches only its own slice (O(T) overall)
-        drive = x_t if w_rec is None else torch.addmm(x_t, z, w_rec.t())
+        drive = x_t if w_rec is None else x_t + z @ w_rec.t()
         z, state = step(drive, state, p, k)
         out.append(z)
         if record:
@@ -227,7 +229,9 @@ class LIReadout(_LIFModule):
                  learn: Sequence[str] = ()) -> None:
         super().__init__()
         self.fc = nn.Linear(n_in, n_out, bias=bias)
-        self._setup(n_out, p, tuple(name for name in learn if name != "v_th"), False)
+        if "v_th" in learn:
+            raise ConfigError("learn='v_th' does not apply to LIReadout (it never spikes); allowed: tau_mem, tau_syn")
+        self._setup(n_out, p, learn, False)
 
     def forward(self, x: torch.Tensor, state: LIFState | None = None) -> tuple[torch.Tensor, LIFState]:
         check_sequence("input", x, self.fc.in_features)

@@ -26,6 +26,19 @@ def surrogate_grad(x: torch.Tensor, shape: str, alpha: float) -> torch.Tensor:
     raise ValueError(f"unknown surrogate {shape!r}")
 
 
+def surrogate_grad_(x: torch.Tensor, shape: str, alpha: float) -> torch.Tensor:
+    """In-place ``surrogate_grad``: overwrites ``x`` with the derivative (no temporaries; the fused kernel's backward)."""
+    if shape == "fast_sigmoid":
+        return x.abs_().mul_(alpha).add_(1.0).pow_(-2)
+    if shape == "sigmoid":
+        return x.mul_(alpha).sigmoid_().addcmul_(x, x, value=-1.0).mul_(alpha)
+    if shape == "triangle":
+        return x.abs_().mul_(-alpha).add_(1.0).clamp_(min=0.0).mul_(alpha)
+    if shape == "arctan":
+        return x.mul_(math.pi / 2 * alpha).pow_(2).add_(1.0).reciprocal_().mul_(alpha / 2)
+    raise ValueError(f"unknown surrogate {shape!r}")
+
+
 class _SpikeFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, shape: str, alpha: float) -> torch.Tensor:  # type: ignore[override]
