@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, check_choice, check_range
-from .base import LearningRule, StepReport, plastic_layers
+from .base import LearningRule, StepReport, UnsupportedModelError, plastic_layers
+from .registry import make_rule
 
 SIDES = ("outgoing", "incoming", "both")
 NEURONS = ("hidden", "input", "all")
@@ -37,7 +38,6 @@ class Curl(LearningRule):
     def __init__(self, base: LearningRule | str = "bp", fraction: float = 0.0, side: str = "outgoing",
                  seed: int = 0, neurons: str = "hidden", **base_kwargs: Any) -> None:
         if isinstance(base, str):
-            from .registry import make_rule
             base = make_rule(base, **{"seed": seed, **base_kwargs})
         elif base_kwargs:
             raise ConfigError("base_kwargs are only allowed when base is given by name")
@@ -54,11 +54,11 @@ class Curl(LearningRule):
         self.base.prepare(model)
         self._layers = plastic_layers(model)
         if len(self._layers) < 2:
-            raise ConfigError("the curl rule needs a model with at least one hidden layer (two plastic layers)")
+            raise UnsupportedModelError("the curl rule needs a model with at least one hidden layer (two plastic layers)")
         if self.neurons != "hidden":
             n_in = self._layers[0][1].weight.shape[1]
             if "flip.input" not in self.buffers or self.buffers["flip.input"].shape != (n_in,):
-                self.buffers["flip.input"] = self._mask(n_in, 999_983).to(self._layers[0][1].weight)
+                self.register_buffer("flip.input", self._mask(n_in, 999_983))
         if self.neurons == "input":
             return
         for i, (name, m) in enumerate(self._layers[:-1]):
@@ -69,7 +69,7 @@ class Curl(LearningRule):
                                   "use side='incoming'")
             key = f"flip.{name}"
             if key not in self.buffers or self.buffers[key].shape != (n,):
-                self.buffers[key] = self._mask(n, i).to(m.weight)
+                self.register_buffer(key, self._mask(n, i))
 
     def _mask(self, n: int, salt: int) -> torch.Tensor:
         """±1 vector with round(fraction * n) seeded entries at −1."""
@@ -86,22 +86,16 @@ class Curl(LearningRule):
         """Boolean mask of the rule-flipped neurons of hidden layer ``name`` (``'input'``: the input units)."""
         return self.buffers[f"flip.{name}"] < 0
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
+    def compute_gradients(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
         """Run the base rule, then flip the sign of the flipped neurons' synaptic updates in ``.grad``."""
-        self._ensure_prepared(model)
         report = self.base.step(model, x, y)
         with torch.no_grad():
             if self.neurons != "hidden":                      # input units: their outgoing synapses, whatever side
                 w = self._layers[0][1].weight
-                s_in = self.buffers["flip.input"]
-                if s_in.device != w.device:
-                    s_in = self.buffers["flip.input"] = s_in.to(w)
                 if w.grad is not None:
-                    w.grad.mul_(s_in.view(1, -1, *([1] * (w.dim() - 2))))
+                    w.grad.mul_(self.buffers["flip.input"].view(1, -1, *([1] * (w.dim() - 2))))
             for i, (name, m) in enumerate(self._layers[:-1] if self.neurons != "input" else []):
                 s = self.buffers[f"flip.{name}"]
-                if s.device != m.weight.device:
-                    s = self.buffers[f"flip.{name}"] = s.to(m.weight)
                 if self.side in ("incoming", "both"):
                     if m.weight.grad is not None:
                         m.weight.grad.mul_(s.view(-1, *([1] * (m.weight.dim() - 1))))
@@ -113,16 +107,3 @@ class Curl(LearningRule):
                         w.grad.mul_(s.view(1, -1, *([1] * (w.dim() - 2))))
         return report
 
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state.update(fraction=self.fraction, side=self.side, neurons=self.neurons, base=self.base.state_dict())
-        return state
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        if "base" in state:
-            self.base.load_state_dict(state["base"])
-
-    def __repr__(self) -> str:
-        return (f"Curl(base={self.base!r}, fraction={self.fraction}, side={self.side!r}, neurons={self.neurons!r}, "
-                f"seed={self.seed})")

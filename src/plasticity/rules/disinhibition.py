@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from ..circuits.disinhibition import INVERSES, EIMicrocircuit, Relu, SoftReLU
-from ..errors import ConfigError, check_choice, check_range
-from .base import LearningRule, StepReport, plastic_layers
+from ..errors import check_choice, check_range
+from .base import LearningRule, StepReport, UnsupportedModelError, plastic_layers, unsupported_weights
 
 
 class _ModuleActivation:
@@ -57,9 +57,13 @@ class Disinhibition(LearningRule):
         self._last: dict[str, float] = {}
 
     def _prepare(self, model: nn.Module) -> None:
+        bad = unsupported_weights(model)
+        if bad:
+            raise UnsupportedModelError(f"the disinhibition rule cannot act on {', '.join(bad)}; "
+                                        "it needs a model of nn.Linear layers (e.g. MLP)")
         layers = plastic_layers(model)
         if len(layers) < 2 or not all(isinstance(m, nn.Linear) for _, m in layers):
-            raise ConfigError("the disinhibition rule needs a model of at least two nn.Linear layers (e.g. MLP)")
+            raise UnsupportedModelError("the disinhibition rule needs a model of at least two nn.Linear layers (e.g. MLP)")
         self._layers = [(n, m) for n, m in layers]  # type: ignore[misc]
         act = getattr(model, "act", None)
         act_e = Relu() if act is None or isinstance(act, nn.ReLU) else _ModuleActivation(act)
@@ -70,33 +74,28 @@ class Disinhibition(LearningRule):
         for name, m in self._layers[:-1]:
             key = f"B.{name}"
             if key not in self.buffers or self.buffers[key].shape != (n_out, m.out_features):
-                b = torch.randn(n_out, m.out_features, generator=g) / n_out**0.5
-                self.buffers[key] = b.to(m.weight)
+                self.register_buffer(key, torch.randn(n_out, m.out_features, generator=g) / n_out**0.5)
         for name, m in self._layers:
-            self._handles.append(m.register_forward_hook(self._make_hook(name)))
+            self.add_hook(m.register_forward_hook(self._make_hook(name)))
 
     def _make_hook(self, name: str):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            if self._active:
+            if self.active:
                 self._cache[name] = (inputs[0].detach(), output.detach())
         return hook
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
+    def compute_gradients(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
         """Forward, then fill ``.grad`` with −Δw of the settled circuits (hidden) and the delta rule (readout)."""
-        self._ensure_prepared(model)
-        model.zero_grad(set_to_none=True)
-        self._active = True
+        with torch.enable_grad():
+            output = model(x)
+            out = output.detach().requires_grad_(True)
+            loss = self.loss_fn(out, y)
+            e_mean = torch.autograd.grad(loss, out)[0]          # dL/dŷ, includes the 1/batch
         try:
-            with torch.enable_grad():
-                output = model(x)
-                out = output.detach().requires_grad_(True)
-                loss = self.loss_fn(out, y)
-                e_mean = torch.autograd.grad(loss, out)[0]          # dL/dŷ, includes the 1/batch
+            self._apply(e_mean, x.shape[0])
         finally:
-            self._active = False
-        self._apply(e_mean, x.shape[0])
-        self._cache.clear()
-        return StepReport(loss=loss.detach(), output=output.detach(), metrics=dict(self._last))
+            self._cache.clear()
+        return StepReport(loss=loss, output=output, metrics=dict(self._last))
 
     @torch.no_grad()
     def _apply(self, e_mean: torch.Tensor, batch: int) -> None:
@@ -112,8 +111,6 @@ class Disinhibition(LearningRule):
         for name, m in self._layers[:-1]:
             pre, a = self._cache[name]
             b = self.buffers[f"B.{name}"]
-            if b.device != a.device or b.dtype != a.dtype:
-                b = self.buffers[f"B.{name}"] = b.to(a)
             t = -self.gain * (e @ b)                              # top-down input onto the interneurons
             u0 = (a, c.w_ei * c.act_e(a))
             u_e, u_i = c.settle(c.balanced_drive(a), topdown=t, u0=u0)
@@ -124,7 +121,3 @@ class Disinhibition(LearningRule):
             ltp.append(float((post > 0).float().mean()))
             tops.append(float(t.pow(2).mean().sqrt()))
         self._last = {"ltp_fraction": sum(ltp) / len(ltp), "topdown_rms": sum(tops) / len(tops)}
-
-    def __repr__(self) -> str:
-        return (f"Disinhibition(loss={self.loss!r}, seed={self.seed}, gain={self.gain}, inverse={self.inverse!r}, "
-                f"steps={self.steps})")
