@@ -96,15 +96,17 @@ class DirectFeedbackAlignment(LearningRule):
 
     ``feedback_scale`` multiplies the default B entries (uniform, std 1/sqrt(features_l)).
     ``feedback``: 'dense' (one matrix per layer) or 'structured' (conv layers get a spatial pattern and a small
-    kernel of size ``kernel_size``; other layers stay dense). ``allow_bp_fallback`` lets weights the hooks cannot
+    kernel of size ``kernel_size``; other layers stay dense). ``diagnostics`` adds ``norm_ratio.<layer>`` and
+    ``numel.<layer>`` to every report. ``allow_bp_fallback`` lets weights the hooks cannot
     reach (e.g. inside ``nn.MultiheadAttention``) keep autograd's gradient, reported in every step's metrics.
     """
 
     name = "dfa"
 
     def __init__(self, loss: str = "auto", seed: int = 0, feedback_scale: float = 1.0, feedback: str = "dense",
-                 kernel_size: int = 3, allow_bp_fallback: bool = False) -> None:
+                 kernel_size: int = 3, allow_bp_fallback: bool = False, diagnostics: bool = False) -> None:
         super().__init__(loss=loss, seed=seed)
+        self.diagnostics = bool(diagnostics)
         self.feedback_scale = check_range("feedback_scale", feedback_scale, 0.0, low_inclusive=False)
         self.feedback = check_choice("feedback", feedback, FEEDBACKS)
         self.kernel_size = int(check_range("kernel_size", kernel_size, 1))
@@ -198,7 +200,8 @@ class DirectFeedbackAlignment(LearningRule):
         return StepReport(loss=loss, output=output)
 
     def step_metrics(self, model: nn.Module) -> dict[str, float]:
-        return {"bp_fallback_modules": float(len(self._fallback))} if self._fallback else {}
+        out = {"bp_fallback_modules": float(len(self._fallback))} if self._fallback else {}
+        return {**out, **self.feedback_diagnostics(model)} if self.diagnostics else out
 
     def feedback_diagnostics(self, model: nn.Module) -> dict[str, float]:
         """Per tapped layer ``norm_ratio.<layer>`` = ‖B_l‖/‖W_l‖ (W_l: the layer the error is injected into; B_l and
@@ -225,8 +228,9 @@ class OpticalDFA(DirectFeedbackAlignment):
 
     def __init__(self, loss: str = "auto", seed: int = 0, bits: int = 8, noise: float = 0.01,
                  threshold: float = 0.15, n_ref: int = 16, feedback_scale: float = 1.0,
-                 allow_bp_fallback: bool = False) -> None:
-        super().__init__(loss=loss, seed=seed, feedback_scale=feedback_scale, allow_bp_fallback=allow_bp_fallback)
+                 allow_bp_fallback: bool = False, diagnostics: bool = False) -> None:
+        super().__init__(loss=loss, seed=seed, feedback_scale=feedback_scale, allow_bp_fallback=allow_bp_fallback,
+                         diagnostics=diagnostics)
         proj = OpticalProjection(bits=bits, noise=noise, threshold=threshold, n_ref=n_ref)
         self.bits, self.noise, self.threshold, self.n_ref = proj.bits, proj.noise, proj.threshold, proj.n_ref
 

@@ -67,31 +67,29 @@ class Registry(Mapping[str, Factory]):
     def __init__(self, group: str, builtin: dict[str, str], kind: str) -> None:
         self.group, self.kind = group, kind
         self._specs: dict[str, str | Factory] = dict(builtin)
-        self._loaded: dict[str, Factory] = {}
+        self._loaded: dict[str, Factory] = {}          # "module:attr" -> imported factory
 
     def _all_specs(self) -> dict[str, str | Factory]:
         return {**plugin_specs(self.group), **self._specs}
 
     def register(self, name: str, factory: Factory) -> None:
         self._specs[name] = factory
-        self._loaded.pop(name, None)
 
     def __getitem__(self, name: str) -> Factory:
-        if name in self._loaded:
-            return self._loaded[name]
-        spec = self._all_specs().get(name)
+        spec = self._specs[name] if name in self._specs else plugin_specs(self.group).get(name)
         if spec is None:
             raise KeyError(name)
-        factory = load_target(spec) if isinstance(spec, str) else spec
-        self._loaded[name] = factory
-        return factory
+        if not isinstance(spec, str):
+            return spec
+        if spec not in self._loaded:
+            self._loaded[spec] = load_target(spec)
+        return self._loaded[spec]
 
     def __setitem__(self, name: str, factory: Factory) -> None:
         self.register(name, factory)
 
     def __delitem__(self, name: str) -> None:
         self._specs.pop(name, None)
-        self._loaded.pop(name, None)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._all_specs()
