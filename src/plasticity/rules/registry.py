@@ -10,7 +10,7 @@ package works by name in YAML configs, ``plasticity run``, ``compare`` and ``swe
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, MutableMapping
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -57,7 +57,7 @@ def plugin_specs(group: str) -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=group)}
 
 
-class Registry(Mapping[str, Factory]):
+class Registry(MutableMapping[str, Factory]):
     """Name -> factory mapping over lazily imported built-ins, entry points and explicit registrations.
 
     Entry points are read on each lookup of an unknown name (cheap), so a package installed while the process
@@ -90,6 +90,10 @@ class Registry(Mapping[str, Factory]):
 
     def __delitem__(self, name: str) -> None:
         self._specs.pop(name, None)
+
+    def clear(self) -> None:
+        """Forget every built-in and registered name (installed entry points stay visible)."""
+        self._specs.clear()
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self._all_specs()
