@@ -100,10 +100,13 @@ class PNorm(Potential):
 
     def step_(self, w: torch.Tensor, d: torch.Tensor, lr: float, work: Any) -> None:
         """θ = sign(w)|w|^{p−1} − lr·d, w ← sign(θ)|θ|^{1/(p−1)} (same arithmetic as ``grad``/``inverse``)."""
-        theta, mag = torch.sign(w, out=work[0]), torch.abs(w, out=work[1])
-        theta.mul_(_pow_(mag, self.p - 1)).sub_(d, alpha=lr)
-        torch.sign(theta, out=mag)
-        torch.mul(mag, _pow_(theta.abs_(), 1.0 / (self.p - 1)), out=w)
+        theta, mag = work[0], torch.abs(w, out=work[1])
+        if self.p == 3.0:                                   # sign(w)|w|² = w|w| (sign flips round symmetrically)
+            torch.mul(w, mag, out=theta)
+        else:
+            torch.copysign(_pow_(mag, self.p - 1), w, out=theta)
+        theta.sub_(d, alpha=lr)
+        torch.copysign(_pow_(torch.abs(theta, out=mag), 1.0 / (self.p - 1)), theta, out=w)
 
     def spec(self) -> dict[str, float | str]:
         return {"name": self.name, "p": self.p}
