@@ -125,7 +125,7 @@ def test_fused_negentropy_matches_eager() -> None:
     torch.manual_seed(0)
     a = (torch.rand(300) + 0.1).requires_grad_(True)
     b = a.detach().clone().requires_grad_(True)
-    opt_a = MirrorDescent([a], lr=0.1, potential="negentropy", momentum=0.9, weight_decay=0.01, fused=True)
+    opt_a = MirrorDescent([a], lr=0.1, potential="negentropy", momentum=0.9, weight_decay=0.01, compile=True)
     opt_b = MirrorDescent([b], lr=0.1, potential="negentropy", momentum=0.9, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.StepLR(opt_a, step_size=1, gamma=0.5)
     sched_b = torch.optim.lr_scheduler.StepLR(opt_b, step_size=1, gamma=0.5)

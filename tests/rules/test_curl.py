@@ -105,7 +105,7 @@ def test_masks_are_seeded_state():
     assert not torch.equal(a.flipped("layers.0"), c.flipped("layers.0"))
     c.load_state_dict(a.state_dict())
     assert torch.equal(a.flipped("layers.0"), c.flipped("layers.0"))
-    assert a.state_dict()["fraction"] == 0.3 and a.state_dict()["side"] == "outgoing"
+    assert a.state_dict()["params"]["fraction"] == 0.3 and a.state_dict()["params"]["side"] == "outgoing"
 
 
 def _update_field(model: MLP, rule: Curl, x: torch.Tensor, y: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:

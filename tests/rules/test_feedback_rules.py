@@ -170,7 +170,7 @@ def test_fa_angle_to_bp_falls_well_below_90_after_training():
 
 
 def test_unknown_rule_and_loss_names():
-    with pytest.raises(P.ConfigError, match="unknown rule 'fax'.*allowed: bp, curl, dfa"):
+    with pytest.raises(P.ConfigError, match="unknown rule 'fax'.*allowed: bp, brsf, curl, dfa"):
         P.make_rule("fax")
     with pytest.raises(P.ConfigError, match="loss"):
         P.Backprop(loss="hinge")

@@ -182,6 +182,22 @@ class DeviceSynapses(torch.optim.Optimizer):
         st["n_minus"] = torch.where(sat, torch.where(w < 0, n, 0.0), st["n_minus"])
         self.refreshes += int(sat.sum())
 
+    def state_dict(self) -> dict[str, Any]:
+        """Standard torch.optim state plus the random generators' states and the refresh count, so a noisy run
+        (read noise, stochastic rounding) resumes bit-identically."""
+        sd = super().state_dict()
+        sd["generators"] = {str(d): g.get_state() for d, g in self._gen.items()}
+        sd["refreshes"] = self.refreshes
+        return sd
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        sd = dict(state_dict)
+        gens = sd.pop("generators", {})
+        self.refreshes = int(sd.pop("refreshes", self.refreshes))
+        super().load_state_dict(sd)
+        for d, st in gens.items():
+            self._g(torch.device(d)).set_state(st)
+
     def device_weights(self) -> list[torch.Tensor]:
         """The noise-free weights stored in the devices, one tensor per parameter."""
         return [self._weight(self.state[p], g) for g in self.param_groups for p in g["params"]]

@@ -2,8 +2,11 @@
 
 Update (Pogodin et al., ICLR 2024, eq. 2) with heavy-ball momentum kept in the dual space:
     b ← μ·b + (g + λw);   ∇φ(w) ← ∇φ(w) − η·b;   w ← (∇φ)^{-1}(·).
-Euclidean has a ``torch._foreach`` path; negentropy (w ← w·exp(−η·sign(w)·b)) runs in place in a reused
-scratch buffer; other potentials go through ``grad``/``inverse`` of the potential, vectorised per tensor.
+Shaped like ``torch/optim/sgd.py``: the class is a thin shell over the functional ``mirror_descent``, which groups
+tensors by device and dtype and runs a multi-tensor (``torch._foreach_*``) or a single-tensor path. The
+single-tensor path works through each tensor in cache-sized blocks, so a potential's several elementwise passes
+(sign, exp, powers, ...) read and write main memory once: without compilation, negentropy, p-norm and
+hyperbolic entropy cost close to an SGD step (``benchmarks/optim_step.py``).
 """
 
 from __future__ import annotations
@@ -12,12 +15,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
+from torch.optim.optimizer import Optimizer
 
 from ..errors import ConfigError, check_range
-from .potentials import Euclidean, NegEntropy, Potential, make_potential
+from .potentials import Euclidean, Potential, make_potential
+
+BLOCK = 1 << 16
+"""Elements per block of the single-tensor path (a multiple of every SIMD width and of ATen's grain size
+divisor, so elementwise results are bit-identical to one pass over the whole tensor)."""
 
 
-class MirrorDescent(torch.optim.Optimizer):
+class MirrorDescent(Optimizer):
     """Mirror descent with dual-space momentum; every group may have its own ``potential``.
 
     Args:
@@ -26,27 +34,37 @@ class MirrorDescent(torch.optim.Optimizer):
         potential: ``"euclidean"``, ``"negentropy"``, ``"pnorm"``, ``"hypentropy"``, ``"3-norm"`` or a ``Potential``.
         momentum: μ in [0, 1); the buffer lives in the dual space.
         weight_decay: λ ≥ 0, added to the gradient.
-        foreach: use the ``torch._foreach_*`` multi-tensor kernels (default True).
-        fused: negentropy only: one ``torch.compile``-generated kernel per tensor for momentum, decay and the
-            exponentiated step (about SGD's cost on CPU; the first step pays the compilation).
+        foreach: ``True`` multi-tensor kernels, ``False`` the blocked single-tensor path, ``None`` (default)
+            chooses: multi-tensor on CUDA and for small CPU tensors, blocked single-tensor for large CPU tensors.
+        compile: negentropy only: one ``torch.compile``-generated kernel per tensor (the first step pays the
+            compilation). Named ``fused`` before; that name is still accepted.
         potential_kwargs: e.g. ``p=3`` or ``beta=0.5`` when ``potential`` is a name.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, potential: str | Potential = "euclidean",
-                 momentum: float = 0.0, weight_decay: float = 0.0, foreach: bool = True, fused: bool = False,
-                 **potential_kwargs: float) -> None:
+                 momentum: float = 0.0, weight_decay: float = 0.0, foreach: bool | None = None,
+                 compile: bool = False, fused: bool | None = None, **potential_kwargs: float) -> None:
         check_range("lr", float(lr), 0.0, None, low_inclusive=False)
         check_range("momentum", float(momentum), 0.0, 1.0, high_inclusive=False)
         check_range("weight_decay", float(weight_decay), 0.0, None)
+        if fused is not None:
+            compile = bool(fused)
         defaults = dict(lr=float(lr), potential=make_potential(potential, **potential_kwargs),
-                        momentum=float(momentum), weight_decay=float(weight_decay), foreach=bool(foreach),
-                        fused=bool(fused))
+                        momentum=float(momentum), weight_decay=float(weight_decay),
+                        foreach=None if foreach is None else bool(foreach), compile=bool(compile))
         super().__init__(params, defaults)
-        self._scratch: dict[torch.Tensor, torch.Tensor] = {}  # work buffers, not state (not saved)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("compile", bool(group.pop("fused", False)))
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         if "potential" in param_group:
             param_group["potential"] = make_potential(param_group["potential"])
+        if "fused" in param_group:
+            param_group["compile"] = bool(param_group.pop("fused"))
         super().add_param_group(param_group)
 
     def state_dict(self) -> dict[str, Any]:
@@ -56,7 +74,12 @@ class MirrorDescent(torch.optim.Optimizer):
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        groups = [{**g, "potential": make_potential(g["potential"])} for g in state_dict["param_groups"]]
+        groups = []
+        for g in state_dict["param_groups"]:
+            g = {**g, "potential": make_potential(g["potential"])}
+            if "fused" in g:
+                g["compile"] = bool(g.pop("fused"))
+            groups.append(g)
         super().load_state_dict({**state_dict, "param_groups": groups})
 
     @torch.no_grad()
@@ -75,61 +98,109 @@ class MirrorDescent(torch.optim.Optimizer):
                 params.append(p)
                 grads.append(p.grad)
                 bufs.append(self.state[p].get("momentum_buffer"))
-            if params:
-                self._update_group(group, params, grads, bufs)
+            if not params:
+                continue
+            mirror_descent(params, grads, bufs, lr=group["lr"], momentum=group["momentum"],
+                           weight_decay=group["weight_decay"], potential=group["potential"],
+                           foreach=group["foreach"], compile=group["compile"])
+            if group["momentum"]:
+                for p, b in zip(params, bufs, strict=True):
+                    self.state[p]["momentum_buffer"] = b
         return loss
 
-    def _update_group(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor],
-                      bufs: list[torch.Tensor | None]) -> None:
-        lr, mom, wd = group["lr"], group["momentum"], group["weight_decay"]
-        pot: Potential = group["potential"]
-        fe = group["foreach"]
-        if group.get("fused") and isinstance(pot, NegEntropy) and (not mom or all(b is not None for b in bufs)):
-            step = _fused_eg()
-            hyper = [torch.tensor(v, dtype=params[0].dtype, device=params[0].device) for v in (lr, mom, wd)]
-            for p, g, b in zip(params, grads, bufs, strict=True):
-                step(p, g, b if mom else None, *hyper)
-            return
-        if wd:
-            grads = torch._foreach_add(grads, params, alpha=wd) if fe else [g.add(p, alpha=wd) for g, p in zip(grads, params, strict=True)]
-        if mom:
-            if all(b is not None for b in bufs):
-                if fe:
-                    torch._foreach_mul_(bufs, mom)
-                    torch._foreach_add_(bufs, grads)
+
+def mirror_descent(params: list[torch.Tensor], grads: list[torch.Tensor], momentum_buffers: list[torch.Tensor | None],
+                   *, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                   potential: Potential | str = "euclidean", foreach: bool | None = None,
+                   compile: bool = False) -> None:
+    """Functional mirror-descent step (in place); new momentum buffers are written into ``momentum_buffers``.
+
+    Tensors are grouped by device and dtype; each group takes the multi-tensor or the single-tensor path
+    (``foreach=None`` chooses, see ``MirrorDescent``).
+    """
+    pot = make_potential(potential)
+    if compile and pot.name == "negentropy":
+        _compiled_negentropy(params, grads, momentum_buffers, lr, momentum, weight_decay)
+        return
+    grouped = Optimizer._group_tensors_by_device_and_dtype([params, grads, momentum_buffers],  # type: ignore[list-item]
+                                                           with_indices=True)
+    for (device, _), ((ps, gs, bs), idx) in grouped.items():
+        fe = foreach
+        if fe is None:
+            fe = device.type == "cuda" or (isinstance(pot, Euclidean) or max(p.numel() for p in ps) <= BLOCK)
+        impl = _multi_tensor if fe else _single_tensor
+        impl(ps, gs, bs, lr=lr, momentum=momentum, weight_decay=weight_decay, potential=pot)  # type: ignore[arg-type]
+        for i, b in zip(idx, bs, strict=True):
+            momentum_buffers[i] = b
+
+
+def _multi_tensor(params: list[torch.Tensor], grads: list[torch.Tensor], bufs: list[torch.Tensor | None], *,
+                  lr: float, momentum: float, weight_decay: float, potential: Potential) -> None:
+    """``torch._foreach_*`` kernels for decay and momentum (and the Euclidean step); potentials per tensor."""
+    if weight_decay:
+        grads = torch._foreach_add(grads, params, alpha=weight_decay)
+    direction: list[torch.Tensor] = grads
+    if momentum:
+        if all(b is not None for b in bufs):
+            torch._foreach_mul_(bufs, momentum)  # type: ignore[arg-type]
+            torch._foreach_add_(bufs, grads)  # type: ignore[arg-type]
+        else:
+            for i, g in enumerate(grads):
+                if bufs[i] is None:
+                    bufs[i] = g.detach().clone()
                 else:
-                    for b, g in zip(bufs, grads, strict=True):
-                        b.mul_(mom).add_(g)
+                    bufs[i].mul_(momentum).add_(g)  # type: ignore[union-attr]
+        direction = bufs  # type: ignore[assignment]
+    if isinstance(potential, Euclidean):
+        torch._foreach_add_(params, direction, alpha=-lr)
+        return
+    for p, d in zip(params, direction, strict=True):
+        potential.step_(p, d, lr, _Scratch(p))
+
+
+def _single_tensor(params: list[torch.Tensor], grads: list[torch.Tensor], bufs: list[torch.Tensor | None], *,
+                   lr: float, momentum: float, weight_decay: float, potential: Potential) -> None:
+    """One tensor at a time, in blocks of ``BLOCK`` elements: decay, momentum and the potential's step per block."""
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+        if not (p.is_contiguous() and g.is_contiguous() and (bufs[i] is None or bufs[i].is_contiguous())):  # type: ignore[union-attr]
+            sub = bufs[i : i + 1]
+            _multi_tensor([p], [g], sub, lr=lr, momentum=momentum, weight_decay=weight_decay, potential=potential)
+            bufs[i] = sub[0]
+            continue
+        first = bool(momentum) and bufs[i] is None
+        if first:
+            bufs[i] = (g.add(p, alpha=weight_decay) if weight_decay else g).detach().clone()
+        pf, gf = p.view(-1), g.view(-1)
+        bf = None if bufs[i] is None else bufs[i].view(-1)  # type: ignore[union-attr]
+        n = pf.numel()
+        scratch = _Scratch(pf[: min(BLOCK, n)])
+        dec = torch.empty_like(scratch.like) if weight_decay and not first else None
+        for s in range(0, n, BLOCK):
+            e = min(s + BLOCK, n)
+            pb = pf[s:e]
+            sc = scratch if e - s == scratch.like.numel() else _Scratch(pb)
+            if first:
+                d = bf[s:e]  # type: ignore[index]
             else:
-                for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-                    if bufs[i] is None:
-                        bufs[i] = g.detach().clone()
-                        self.state[p]["momentum_buffer"] = bufs[i]
-                    else:
-                        bufs[i].mul_(mom).add_(g)
-            direction = bufs
-        else:
-            direction = grads
-        if isinstance(pot, Euclidean):
-            if fe:
-                torch._foreach_add_(params, direction, alpha=-lr)
-            else:
-                for p, d in zip(params, direction, strict=True):
-                    p.add_(d, alpha=-lr)
-        elif isinstance(pot, NegEntropy):
-            # w ← w·exp(−η·sign(w)·b), computed in a reused scratch buffer per parameter: large CPU
-            # allocations (page faults) cost as much as the arithmetic.
-            for p, d in zip(params, direction, strict=True):
-                sc = self._scratch.get(p)
-                if sc is None or sc.shape != p.shape or sc.dtype != p.dtype or sc.device != p.device:
-                    sc = self._scratch[p] = torch.empty_like(p)
-                torch.sign(p, out=sc)
-                sc.mul_(d).mul_(-lr).exp_()
-                p.mul_(sc)
-        else:
-            for p, d in zip(params, direction, strict=True):
-                theta = pot.grad(p).sub_(d, alpha=lr)
-                p.copy_(pot.inverse(theta, torch.sign(p) if pot.preserves_sign else None))
+                d = gf[s:e]
+                if dec is not None:
+                    d = torch.add(d, pb, alpha=weight_decay, out=dec[: e - s])
+                if bf is not None:
+                    d = bf[s:e].mul_(momentum).add_(d)
+            potential.step_(pb, d, lr, sc)
+
+
+class _Scratch:
+    """Lazily allocated work tensors shaped like ``like`` (reused across the blocks of one tensor)."""
+
+    def __init__(self, like: torch.Tensor) -> None:
+        self.like = like
+        self._t: list[torch.Tensor] = []
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        while len(self._t) <= i:
+            self._t.append(torch.empty_like(self.like))
+        return self._t[i]
 
 
 def _eg_step(p: torch.Tensor, g: torch.Tensor, b: torch.Tensor | None, lr: torch.Tensor, mom: torch.Tensor,
@@ -144,11 +215,20 @@ def _eg_step(p: torch.Tensor, g: torch.Tensor, b: torch.Tensor | None, lr: torch
 _COMPILED: dict[str, Callable[..., None]] = {}
 
 
-def _fused_eg() -> Callable[..., None]:
-    """The exponentiated-gradient step compiled once (hyper-parameters are tensors: no recompiles on LR changes)."""
+def _compiled_negentropy(params: list[torch.Tensor], grads: list[torch.Tensor], bufs: list[torch.Tensor | None],
+                         lr: float, momentum: float, weight_decay: float) -> None:
+    """The exponentiated-gradient step as one ``torch.compile``-generated kernel per tensor (hyper-parameters are
+    tensors: no recompiles on LR changes). First steps create the momentum buffers eagerly."""
     if "eg" not in _COMPILED:
         _COMPILED["eg"] = torch.compile(_eg_step, dynamic=True)
-    return _COMPILED["eg"]
+    if momentum and any(b is None for b in bufs):
+        _multi_tensor(params, grads, bufs, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                      potential=make_potential("negentropy"))
+        return
+    step = _COMPILED["eg"]
+    for p, g, b in zip(params, grads, bufs, strict=True):
+        hyper = [torch.tensor(v, dtype=p.dtype, device=p.device) for v in (lr, momentum, weight_decay)]
+        step(p, g, b if momentum else None, *hyper)
 
 
 GEOMETRIES = ("euclidean", "negentropy", "pnorm", "hypentropy")

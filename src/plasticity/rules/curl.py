@@ -4,9 +4,7 @@ Curl descent (Ninou, Kadmon & Cayco-Gajic, NeurIPS 2025): when some neurons use 
 (anti-Hebbian) sign of a rule, the learning flow ``Ẇ = −D ∇L`` is no longer a gradient — it gains curl
 terms. Below a critical fraction of flipped neurons the solutions stay stable; beyond it learning is
 destabilised. The wrapper multiplies the update of the synapses of each chosen hidden neuron (its
-outgoing, incoming or both) by −1 after any base rule has filled ``.grad``. The paper's phase diagrams flip
-*input units* (columns of W1, ``neurons='input'``) and rescale every layer back to its initial Frobenius norm
-after each step (``renormalize=True``; caycogajiclab/Curl_Descent ``fig4/phase_diag.py``).
+outgoing, incoming or both) by −1 after any base rule has filled ``.grad``.
 """
 
 from __future__ import annotations
@@ -17,7 +15,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, check_choice, check_range
-from .base import LearningRule, StepReport, plastic_layers
+from .base import LearningRule, StepReport, UnsupportedModelError, plastic_layers
+from .registry import make_rule
 
 SIDES = ("outgoing", "incoming", "both")
 NEURONS = ("hidden", "input", "all")
@@ -31,10 +30,10 @@ class Curl(LearningRule):
     ``neurons='input'`` flips input units instead (their outgoing synapses: columns of the first layer, the
     paper's flips in the hidden-layer weights W1), ``'all'`` both populations (input units always flip their
     outgoing synapses, the only plastic ones they have).
-    ``renormalize=True`` records each plastic layer's weight Frobenius norm when the rule is prepared and rescales
-    the weights back to it before every step (call :meth:`renormalize_` after the last optimiser step too), as the
-    reference does after every update so the flow stays on the initial norm sphere.
     A base given by name is built with ``seed`` (unless ``base_kwargs`` sets its own) and ``base_kwargs``.
+    ``renormalize=True`` rescales every plastic layer's weight to its Frobenius norm at ``prepare`` before each
+    step (the reference's phase-diagram protocol, caycogajiclab/Curl_Descent); call :meth:`renormalize_` after
+    the last step to apply it once more.
     """
 
     name = "curl"
@@ -42,7 +41,6 @@ class Curl(LearningRule):
     def __init__(self, base: LearningRule | str = "bp", fraction: float = 0.0, side: str = "outgoing",
                  seed: int = 0, neurons: str = "hidden", renormalize: bool = False, **base_kwargs: Any) -> None:
         if isinstance(base, str):
-            from .registry import make_rule
             base = make_rule(base, **{"seed": seed, **base_kwargs})
         elif base_kwargs:
             raise ConfigError("base_kwargs are only allowed when base is given by name")
@@ -51,9 +49,7 @@ class Curl(LearningRule):
         self.fraction = check_range("fraction", float(fraction), 0.0, 1.0)
         self.side = check_choice("side", side, SIDES)
         self.neurons = check_choice("neurons", neurons, NEURONS)
-        if not isinstance(renormalize, bool):
-            raise ConfigError(f"renormalize={renormalize!r} is not allowed; allowed: True or False")
-        self.renormalize = renormalize
+        self.renormalize = bool(renormalize)
         if self.neurons == "input" and self.side == "incoming":
             raise ConfigError("input units have no plastic incoming synapses; use side='outgoing' with neurons='input'")
         self._layers: list[tuple[str, nn.Module]] = []
@@ -62,15 +58,15 @@ class Curl(LearningRule):
         self.base.prepare(model)
         self._layers = plastic_layers(model)
         if len(self._layers) < 2:
-            raise ConfigError("the curl rule needs a model with at least one hidden layer (two plastic layers)")
+            raise UnsupportedModelError("the curl rule needs a model with at least one hidden layer (two plastic layers)")
         if self.renormalize:
             for name, m in self._layers:
                 if f"norm.{name}" not in self.buffers:
-                    self.buffers[f"norm.{name}"] = m.weight.detach().norm().reshape(1).clone()
+                    self.register_buffer(f"norm.{name}", m.weight.detach().norm().reshape(1).clone())
         if self.neurons != "hidden":
             n_in = self._layers[0][1].weight.shape[1]
             if "flip.input" not in self.buffers or self.buffers["flip.input"].shape != (n_in,):
-                self.buffers["flip.input"] = self._mask(n_in, 999_983).to(self._layers[0][1].weight)
+                self.register_buffer("flip.input", self._mask(n_in, 999_983))
         if self.neurons == "input":
             return
         for i, (name, m) in enumerate(self._layers[:-1]):
@@ -81,7 +77,7 @@ class Curl(LearningRule):
                                   "use side='incoming'")
             key = f"flip.{name}"
             if key not in self.buffers or self.buffers[key].shape != (n,):
-                self.buffers[key] = self._mask(n, i).to(m.weight)
+                self.register_buffer(key, self._mask(n, i))
 
     def _mask(self, n: int, salt: int) -> torch.Tensor:
         """±1 vector with round(fraction * n) seeded entries at −1."""
@@ -108,24 +104,18 @@ class Curl(LearningRule):
                 target = self.buffers[f"norm.{name}"].to(m.weight)
                 m.weight.mul_(target / m.weight.norm().clamp_min(torch.finfo(m.weight.dtype).tiny))
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
+    def compute_gradients(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
         """Rescale to the initial norms (``renormalize``), run the base rule, then flip the sign of the flipped
         units' synaptic updates in ``.grad``."""
-        self._ensure_prepared(model)
         self.renormalize_(model)
         report = self.base.step(model, x, y)
         with torch.no_grad():
             if self.neurons != "hidden":                      # input units: their outgoing synapses, whatever side
                 w = self._layers[0][1].weight
-                s_in = self.buffers["flip.input"]
-                if s_in.device != w.device:
-                    s_in = self.buffers["flip.input"] = s_in.to(w)
                 if w.grad is not None:
-                    w.grad.mul_(s_in.view(1, -1, *([1] * (w.dim() - 2))))
+                    w.grad.mul_(self.buffers["flip.input"].view(1, -1, *([1] * (w.dim() - 2))))
             for i, (name, m) in enumerate(self._layers[:-1] if self.neurons != "input" else []):
                 s = self.buffers[f"flip.{name}"]
-                if s.device != m.weight.device:
-                    s = self.buffers[f"flip.{name}"] = s.to(m.weight)
                 if self.side in ("incoming", "both"):
                     if m.weight.grad is not None:
                         m.weight.grad.mul_(s.view(-1, *([1] * (m.weight.dim() - 1))))
@@ -137,17 +127,3 @@ class Curl(LearningRule):
                         w.grad.mul_(s.view(1, -1, *([1] * (w.dim() - 2))))
         return report
 
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state.update(fraction=self.fraction, side=self.side, neurons=self.neurons, renormalize=self.renormalize,
-                     base=self.base.state_dict())
-        return state
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        if "base" in state:
-            self.base.load_state_dict(state["base"])
-
-    def __repr__(self) -> str:
-        return (f"Curl(base={self.base!r}, fraction={self.fraction}, side={self.side!r}, neurons={self.neurons!r}, "
-                f"renormalize={self.renormalize}, seed={self.seed})")

@@ -25,8 +25,8 @@ from ..circuits.disinhibition import (
     Relu,
     SoftReLU,
 )
-from ..errors import ConfigError, check_choice, check_range
-from .base import LearningRule, StepReport, plastic_layers
+from ..errors import check_choice, check_range
+from .base import LearningRule, StepReport, UnsupportedModelError, plastic_layers, unsupported_weights
 
 VARIANTS = ("closed-loop", "open-loop")
 
@@ -73,8 +73,9 @@ class Disinhibition(LearningRule):
         super().__init__(loss=loss, seed=seed)
         self.variant = check_choice("variant", variant, VARIANTS)
         self.dale = bool(dale)
+        self.k_p, self.k_i, self.leak, self.tau = float(k_p), float(k_i), float(leak), float(tau)
         if self.variant == "closed-loop":
-            self.controller = LeakyPI(k_p=float(k_p), k_i=float(k_i), leak=float(leak), tau=float(tau))
+            self.controller  # noqa: B018 -- validates the gains now (one line naming the key)
             self.inverse = check_choice("inverse", inverse, CL_INVERSES)
         else:
             self.inverse = check_choice("inverse", inverse, INVERSES)
@@ -103,11 +104,21 @@ class Disinhibition(LearningRule):
         self._circuit: EIMicrocircuit | None = None
         self._last: dict[str, float] = {}
 
+    @property
+    def controller(self) -> LeakyPI:
+        """The leaky PI controller built from ``k_p, k_i, leak, tau`` (validated: gains > 0)."""
+        return LeakyPI(k_p=self.k_p, k_i=self.k_i, leak=self.leak, tau=self.tau)
+
     # -- set-up ----------------------------------------------------------------------------------------------
     def _prepare(self, model: nn.Module) -> None:
+        bad = unsupported_weights(model)
+        if bad:
+            raise UnsupportedModelError(f"the disinhibition rule cannot act on {', '.join(bad)}; "
+                                        "it needs a model of nn.Linear layers (e.g. MLP)")
         layers = plastic_layers(model)
         if len(layers) < 2 or not all(isinstance(m, nn.Linear) for _, m in layers):
-            raise ConfigError("the disinhibition rule needs a model of at least two nn.Linear layers (e.g. MLP)")
+            raise UnsupportedModelError("the disinhibition rule needs a model of at least two nn.Linear layers "
+                                        "(e.g. MLP)")
         self._layers = [(n, m) for n, m in layers]  # type: ignore[misc]
         act = getattr(model, "act", None)
         self._forward_act = act if act is not None else nn.ReLU()
@@ -126,10 +137,8 @@ class Disinhibition(LearningRule):
                                  dt=self.dt, t_max=self.t_max, tol=self.tol)
 
     # -- the step --------------------------------------------------------------------------------------------
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
+    def compute_gradients(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
         """Open-loop pass (the model's output), then fill ``.grad`` with −Δw of this variant."""
-        self._ensure_prepared(model)
-        model.zero_grad(set_to_none=True)
         with torch.no_grad():
             output = model(x)
         loss = self.loss_fn(output, y)
@@ -183,8 +192,7 @@ class Disinhibition(LearningRule):
         for name, m in self._layers[:-1]:
             key = f"B.{name}"
             if key not in self.buffers or self.buffers[key].shape != (n_out, m.out_features):
-                b = torch.randn(n_out, m.out_features, generator=g) / n_out**0.5
-                self.buffers[key] = b.to(m.weight)
+                self.register_buffer(key, torch.randn(n_out, m.out_features, generator=g) / n_out**0.5)
 
     @torch.no_grad()
     def _open_loop(self, x: torch.Tensor, y: torch.Tensor, output: torch.Tensor) -> None:
@@ -224,7 +232,3 @@ class Disinhibition(LearningRule):
             ltp.append(float((post > 0).float().mean()))
             tops.append(float(t.pow(2).mean().sqrt()))
         self._last = {"ltp_fraction": sum(ltp) / len(ltp), "topdown_rms": sum(tops) / len(tops)}
-
-    def __repr__(self) -> str:
-        return (f"Disinhibition(variant={self.variant!r}, dale={self.dale}, loss={self.loss!r}, seed={self.seed}, "
-                f"inverse={self.inverse!r}, feedback={self.feedback!r})")

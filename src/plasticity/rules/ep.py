@@ -27,7 +27,7 @@ from torch import nn
 
 from ..errors import ConfigError, check_choice, check_range
 from ..models.energy import EnergyNet, State, holo_cost, n_units
-from .base import LearningRule, StepReport
+from .base import LearningRule, StepReport, UnsupportedModelError
 
 NUDGES = ("one_sided", "symmetric", "holomorphic")
 FORMS = ("auto", "energy", "vector_field")
@@ -41,6 +41,8 @@ class EquilibriumPropagation(LearningRule):
     """
 
     name = "ep"
+    supports_bf16 = False
+    substrate = "energy"
 
     def __init__(self, beta: float = 0.1, nudge: str = "one_sided", n: int | None = None, form: str = "auto",
                  homeostasis: float = 0.0, n_probes: int = 1, loss: str = "auto", seed: int = 0) -> None:
@@ -62,7 +64,7 @@ class EquilibriumPropagation(LearningRule):
 
     def _prepare(self, model: nn.Module) -> None:
         if not isinstance(model, EnergyNet):
-            raise ConfigError(f"rule {self.name!r} needs an energy-based network (plasticity.models.EnergyMLP / "
+            raise UnsupportedModelError(f"rule {self.name!r} needs an energy-based network (plasticity.models.EnergyMLP / "
                               f"EnergyConvNet), got {type(model).__name__}")
 
     def resolved_form(self, model: EnergyNet) -> str:
@@ -114,10 +116,8 @@ class EquilibriumPropagation(LearningRule):
         return sdot
 
     # -- the step ---------------------------------------------------------------------------------------
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
-        self._ensure_prepared(model)
+    def compute_gradients(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
         assert isinstance(model, EnergyNet)
-        model.zero_grad(set_to_none=True)
         form = self.resolved_form(model)
         batch = x.shape[0]
         with torch.no_grad():
@@ -145,7 +145,15 @@ class EquilibriumPropagation(LearningRule):
             out = model.logits(s0)
             loss = holo_cost(out, y)[0].mean()
             metrics["free_residual"] = float(model.residual(x, s0).mean())
-        return StepReport(loss=loss.detach(), output=out.detach(), metrics=metrics)
+        return StepReport(loss=loss, output=out, metrics=metrics)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Adds the step counter that seeds the homeostasis probes (bit-identical resumes)."""
+        return {**super().state_dict(), "steps": self._steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._steps = int(state.get("steps", self._steps))
 
     def _homeostasis(self, model: EnergyNet, x: torch.Tensor, s0: State) -> float:
         """Add ``homeostasis * grad`` of the probe estimate of ||J - J^T||^2 / (2n) to ``.grad``; return its value."""
@@ -154,10 +162,6 @@ class EquilibriumPropagation(LearningRule):
         if loss.requires_grad:  # with one hidden layer J is diagonal (symmetric): nothing to penalise
             (self.homeostasis * loss).backward()
         return float(loss.detach())
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(beta={self.beta}, nudge={self.nudge!r}, n={self.n}, form={self.form!r}, "
-                f"homeostasis={self.homeostasis})")
 
 
 def homeostasis_loss(model: EnergyNet, x: torch.Tensor, s: State, n_probes: int = 1,
@@ -175,27 +179,50 @@ def homeostasis_loss(model: EnergyNet, x: torch.Tensor, s: State, n_probes: int 
         return ((sq - cross) / n_units(s)).mean()
 
 
-def ClassicEP(beta: float = 0.1, **kwargs: Any) -> EquilibriumPropagation:
+class ClassicEP(EquilibriumPropagation):
     """One-sided EP (Scellier & Bengio 2017)."""
-    return EquilibriumPropagation(beta=beta, nudge="one_sided", **kwargs)
+
+    name = "ep"
+
+    def __init__(self, beta: float = 0.1, form: str = "auto", homeostasis: float = 0.0, n_probes: int = 1,
+                 loss: str = "auto", seed: int = 0) -> None:
+        super().__init__(beta=beta, nudge="one_sided", form=form, homeostasis=homeostasis, n_probes=n_probes,
+                         loss=loss, seed=seed)
 
 
-def SymmetricEP(beta: float = 0.1, **kwargs: Any) -> EquilibriumPropagation:
+class SymmetricEP(EquilibriumPropagation):
     """EP with +beta / -beta nudges (Laborieux et al. 2021)."""
-    return EquilibriumPropagation(beta=beta, nudge="symmetric", **kwargs)
+
+    name = "ep-sym"
+
+    def __init__(self, beta: float = 0.1, form: str = "auto", homeostasis: float = 0.0, n_probes: int = 1,
+                 loss: str = "auto", seed: int = 0) -> None:
+        super().__init__(beta=beta, nudge="symmetric", form=form, homeostasis=homeostasis, n_probes=n_probes,
+                         loss=loss, seed=seed)
 
 
-def HolomorphicEP(beta: float = 0.5, n: int = 4, **kwargs: Any) -> EquilibriumPropagation:
+class HolomorphicEP(EquilibriumPropagation):
     """hEP: N complex nudges on a circle of radius |beta| (Laborieux & Zenke 2022); n=0 is the exact limit."""
-    return EquilibriumPropagation(beta=beta, nudge="holomorphic", n=n, **kwargs)
+
+    name = "hep"
+
+    def __init__(self, beta: float = 0.5, n: int = 4, form: str = "auto", homeostasis: float = 0.0,
+                 n_probes: int = 1, loss: str = "auto", seed: int = 0) -> None:
+        super().__init__(beta=beta, nudge="holomorphic", n=n, form=form, homeostasis=homeostasis,
+                         n_probes=n_probes, loss=loss, seed=seed)
 
 
-def GeneralizedEP(beta: float = 0.5, n: int = 4, homeostasis: float = 0.0, **kwargs: Any) -> EquilibriumPropagation:
+class GeneralizedEP(EquilibriumPropagation):
     """Generalized (vector-field) hEP for non-symmetric networks, optionally with Jacobian homeostasis (2024)."""
-    nudge = {1: "one_sided", 2: "symmetric"}.get(n, "holomorphic")
-    return EquilibriumPropagation(beta=beta, nudge=nudge, n=None if n in (1, 2) else n, form="vector_field",
-                                  homeostasis=homeostasis, **kwargs)
+
+    name = "gep"
+
+    def __init__(self, beta: float = 0.5, n: int = 4, homeostasis: float = 0.0, n_probes: int = 1,
+                 loss: str = "auto", seed: int = 0) -> None:
+        nudge = {1: "one_sided", 2: "symmetric"}.get(n, "holomorphic")
+        super().__init__(beta=beta, nudge=nudge, n=None if n in (1, 2) else n, form="vector_field",
+                         homeostasis=homeostasis, n_probes=n_probes, loss=loss, seed=seed)
 
 
-# names for ``rules.registry.register_rule`` (the lead registers them; see the module docstring for each variant)
+# the EP variants by registry name (``rules.registry.BUILTIN`` lists the same classes)
 EP_RULES: dict[str, Any] = {"ep": ClassicEP, "ep-sym": SymmetricEP, "hep": HolomorphicEP, "gep": GeneralizedEP}

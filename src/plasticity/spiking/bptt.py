@@ -15,7 +15,8 @@ from .surrogate import SURROGATES
 class SurrogateBPTT(LearningRule):
     """BPTT with a surrogate spike derivative; ``surrogate``/``alpha`` (if given) override every LIF module's."""
 
-    name = "surrogate_bptt"
+    name = "surrogate-bptt"
+    substrate = "spiking"
 
     def __init__(self, surrogate: str | None = None, alpha: float | None = None, loss: str = "auto",
                  seed: int = 0) -> None:
@@ -35,6 +36,3 @@ class SurrogateBPTT(LearningRule):
             p = getattr(m, "p", None)
             if p is not None and hasattr(p, "_replace") and hasattr(p, "surrogate"):
                 m.p = p._replace(**changes)
-
-    def __repr__(self) -> str:
-        return f"SurrogateBPTT(surrogate={self.surrogate!r}, alpha={self.alpha!r}, loss={self.loss!r})"

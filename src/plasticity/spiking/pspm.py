@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, check_range
-from ..rules.base import LearningRule, StepReport
+from ..rules.base import LearningRule, StepReport, UnsupportedModelError
 from .layers import RecurrentLIFLayer, check_sequence, run_lif
 from .metrics import van_rossum_distance
 from .neurons import LIFParameters, lif_coefficients
@@ -85,6 +85,7 @@ class PSPM(LearningRule):
     ``x`` input spikes [T, B, n_in] and ``target`` spikes [T, B, n] for a ``RecurrentLIFLayer``."""
 
     name = "pspm"
+    substrate = "recurrent-lif"
 
     def __init__(self, eta_plus: float = 0.02, eta_minus: float = 0.02, p_select: float = 0.5, window: float = 8.0,
                  tolerance: float = 2.0, eta_homeo: float = 0.005, teacher_forcing: bool = True, tau_vr: float = 10.0,
@@ -98,23 +99,21 @@ class PSPM(LearningRule):
         self.eta_homeo = check_range("eta_homeo", eta_homeo, 0.0)
         self.tau_vr = check_range("tau_vr", tau_vr, 0.0, low_inclusive=False)
         self.teacher_forcing = bool(teacher_forcing)
-        self._gen = torch.Generator().manual_seed(int(seed))
+        self._gen = self.register_generator("select", int(seed))
 
     def _prepare(self, model: nn.Module) -> None:
         if not isinstance(model, RecurrentLIFLayer):
-            raise ConfigError(f"PSPM acts on a RecurrentLIFLayer; got {type(model).__name__}")
+            raise UnsupportedModelError(f"PSPM acts on a RecurrentLIFLayer; got {type(model).__name__}")
 
     def _mask(self, shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
         return (torch.rand(shape, generator=self._gen) < self.p_select).to(device=like.device, dtype=like.dtype)
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
-        self._ensure_prepared(model)
+    def compute_gradients(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
         assert isinstance(model, RecurrentLIFLayer)
         n = model.rec.out_features
         check_sequence("target", y, n)
         if y.shape[:2] != x.shape[:2]:
             raise ConfigError(f"target spikes {tuple(y.shape)} and input spikes {tuple(x.shape)} differ in time/batch")
-        model.zero_grad(set_to_none=True)
         with torch.no_grad():
             z = run_recurrent(model, x, y if self.teacher_forcing else None)
             dt = model.p.dt

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ..errors import check_range
-from ..rules.base import LearningRule, StepReport
+from ..rules.base import LearningRule, StepReport, UnsupportedModelError
 from .encoders import poisson_encode
 from .metrics import exp_filter
 from .neurons import LIFParameters, check_lif_parameters, lif_initial_state, lif_step
@@ -133,7 +133,8 @@ def symmetric_stdp(pre: torch.Tensor, post: torch.Tensor, tau: float, dt: float)
 class SymmetricSTDP(LearningRule):
     """Hao et al.'s sym-STDP with synaptic scaling, dynamic threshold and a teacher current on the outputs."""
 
-    name = "sym_stdp"
+    name = "sym-stdp"
+    substrate = "symstdp"
 
     def __init__(self, eta_exc: float = 0.002, eta_out: float = 0.002, tau_stdp: float = 20.0,
                  teacher_current: float = 0.5, w_max: float = 1.0, seed: int = 0) -> None:
@@ -146,12 +147,10 @@ class SymmetricSTDP(LearningRule):
 
     def _prepare(self, model: nn.Module) -> None:
         if not isinstance(model, SymSTDPNet):
-            raise TypeError(f"SymmetricSTDP acts on a SymSTDPNet; got {type(model).__name__}")
+            raise UnsupportedModelError(f"SymmetricSTDP acts on a SymSTDPNet; got {type(model).__name__}")
 
-    def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
-        self._ensure_prepared(model)
+    def compute_gradients(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepReport:
         assert isinstance(model, SymSTDPNet)
-        model.zero_grad(set_to_none=True)
         teacher = self.teacher_current * nn.functional.one_hot(y, model.n_out).to(x.dtype)
         with torch.no_grad():
             run = model.simulate(x, teacher=teacher, adapt=True)
