@@ -153,3 +153,24 @@ def test_readout_has_no_threshold_to_learn():
     v, _ = ro(torch.rand(5, 1, 3))
     v.sum().backward()
     assert ro.log_tau_mem.grad is not None
+
+
+@pytest.mark.parametrize("rule", ["fa", "sign", "dfa", "bp"])
+def test_lif_layer_trains_under_feedback_rules(rule: str) -> None:
+    """The fused kernel must not overwrite a feedback rule's custom linear output in place."""
+    import plasticity as P
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l1, self.out = LIFLayer(8, 16), torch.nn.Linear(16, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            z, _ = self.l1(x.unsqueeze(0).expand(5, -1, -1))
+            return self.out(z.mean(0))
+
+    net = Net()
+    r = P.make_rule(rule)
+    r.prepare(net)
+    r.step(net, torch.rand(4, 8), torch.tensor([0, 1, 2, 0]))
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())

@@ -194,9 +194,25 @@ class LIFLayer(_LIFModule):
     def forward(self, x: torch.Tensor, state: LIFState | None = None, record: bool = False,
                 ) -> tuple[torch.Tensor, LIFState]:
         check_sequence("input", x, self.fc.in_features)
-        zs, rec, final = run_lif(self.fc(x), self.p, state=state, record=record, k=self.coefficients(),
-                                 inplace=True, compile=self.compile)
+        cur = self.fc(x)
+        zs, rec, final = run_lif(cur, self.p, state=state, record=record, k=self.coefficients(),
+                                 inplace=_may_reuse(cur), compile=self.compile)
         return zs, (rec if record else final)
+
+
+_PLAIN_LINEAR = {"UnsafeViewBackward0", "ViewBackward0", "AddmmBackward0", "MmBackward0"}
+
+
+def _may_reuse(cur: torch.Tensor) -> bool:
+    """The fused kernel may overwrite ``cur`` only when autograd does not need it: a plain ``nn.Linear`` output.
+    A learning rule's custom feedback function (FA, sign symmetry) returns a view that must stay intact."""
+    if not cur.requires_grad:
+        return True
+    fn = cur.grad_fn
+    if fn is None or type(fn).__name__ not in _PLAIN_LINEAR:
+        return False
+    base = cur._base
+    return base is None or type(base.grad_fn).__name__ in _PLAIN_LINEAR
 
 
 class RecurrentLIFLayer(_LIFModule):
