@@ -376,7 +376,7 @@ SCALES: dict[str, dict[str, Any]] = {
               # mlp_2-256 with a dynamic output layer, --rotate --angle 90, hep_vf N=0, bsz 50, sigmoid, adamw lr 1e-4,
               # wd 0, T1 150/T2 20, 50 epochs, jac_reg_coef 1.0 vs 0.0, seeds 0-4)
               "asym_hidden": [256, 256], "asym_seeds": 5, "asym_output": "dynamic", "asym_optimizer": "adamw",
-              "asym_lr": 1e-4, "asym_dataset": "fashion-mnist", "asym_batch_size": 50, "asym_T": [150, 20],
+              "asym_lr": 1e-4, "asym_dataset": "fashion-mnist", "asym_batch_size": 50, "asym_T": [150, 20], "asym_epochs": 50,
               "n_gep": 0, "homeostasis": 1.0, "n_probes": 5,
               "conv": {"dataset": "cifar10", "channels": [128, 256, 512, 512], "activation": "holotanh", "beta": 1.0,
                        "n": 4, "T1": 260, "T2": 60, "batch_size": 128, "epochs": 90, "lr": 0.03, "momentum": 0.9,
