@@ -437,7 +437,7 @@ STUDY = Study(
         "asymmetry part at smoke/small: digits, SGD with homeostasis weight 10 and no grad clip, instead of the "
         "reference's Fashion-MNIST, AdamW lr 1e-4 and lambda 1 (with SGD the unit-normalised penalty pulls W - B^T "
         "together too slowly at lambda 1); the paper scale uses the reference's setting, which has only been run "
-        "on CPU at 3-5 epochs on a Fashion-MNIST subset (numbers in the notes, not in the ledger)",
+        "on CPU for 1-5 epochs on 3000 Fashion-MNIST training images (numbers in the notes, not in the ledger)",
         "asymmetry part: PyTorch's default Linear init (uniform, variance 1/(3 fan_in), uniform biases) where the "
         "reference uses flax's lecun_normal (variance 1/fan_in) with zero biases; the asymmetric net's feedback is a "
         "fresh independent init, which is what the reference's --rotate --angle 90 produces",
