@@ -129,3 +129,61 @@ def test_conv_net_relaxes_real_and_complex():
     s2 = [torch.randn(2, 3, 3, 3, dtype=torch.complex64), torch.randn(2, 4, 1, 1, dtype=torch.complex64)]
     for a, b in zip(m2.drive(x2.to(torch.complex64), s2), _holo_grad_of_primitive(m2, x2, s2), strict=True):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_dynamic_output_shapes_and_parameters():
+    m = EnergyMLP([6, 5, 4, 3], output="dynamic", feedback="independent")
+    x = torch.rand(7, 6)
+    s = m.relax(x)
+    assert [t.shape for t in s] == [torch.Size([7, 5]), torch.Size([7, 4]), torch.Size([7, 3])]
+    assert len(m.layers) == 3 and m.layers[-1].weight.shape == (3, 4)
+    assert m.readout.weight.shape == (3, 3)  # the softmax readout reads the output state
+    assert [f.weight.shape for f in m.feedback] == [(5, 4), (4, 3)]  # output -> last hidden has its own matrix
+    assert m(x).shape == (7, 3)
+    static = EnergyMLP([6, 5, 4, 3])
+    assert static.output == "static" and [t.shape[1] for t in static.relax(x)] == [5, 4]
+
+
+def test_dynamic_output_symmetric_energy_gradient_is_the_drive():
+    torch.manual_seed(0)
+    m = EnergyMLP([6, 5, 4, 3], output="dynamic", T1=300).double()
+    x, y = torch.rand(4, 6, dtype=torch.float64), torch.tensor([0, 2, 1, 2])
+    s = [torch.rand(4, n, dtype=torch.float64) for n in (5, 4, 3)]
+    drive = m.drive(x, s)
+    for a, b in zip(drive, _holo_grad_of_primitive(m, x, s), strict=True):
+        assert torch.allclose(a, b, atol=1e-12)
+    beta = 0.3
+    leaves = [t.clone().requires_grad_(True) for t in s]
+    grads = torch.autograd.grad(m.energy(x, leaves, y, beta).sum(), leaves)
+    nudge = m.nudge(s, y)
+    assert all(float(g.abs().max()) == 0.0 for g in nudge[:-1])  # the nudge enters the output layer only
+    assert float(nudge[-1].abs().max()) > 0
+    for g, a, n in zip(grads, drive, nudge, strict=True):  # dE/ds = -(G - beta dC/ds)
+        assert torch.allclose(g, -(a - beta * n), atol=1e-12)
+    s_free = m.relax(x)
+    assert float(m.residual(x, s_free).max()) < 1e-8
+
+
+def test_dynamic_output_independent_jacobian_matches_forward_mode():
+    m = EnergyMLP([6, 5, 4, 3], output="dynamic", feedback="independent").double()
+    x = torch.rand(2, 6, dtype=torch.float64)
+    s = m.relax(x)
+    v = [torch.randn_like(t) for t in s]
+    for a, b in zip(m.jacobian_vector(x, s, v), EnergyNet.jacobian_vector(m, x, s, v), strict=True):
+        assert torch.allclose(a, b, atol=1e-12)
+
+
+def test_dynamic_output_ep_gradient_matches_bptt():
+    from plasticity.analysis.ep_gradcheck import ep_gradient_check
+    from plasticity.rules.ep import EquilibriumPropagation
+
+    torch.manual_seed(1)
+    m = EnergyMLP([6, 5, 4, 3], output="dynamic", T1=150, T2=100).double()
+    x, y = torch.rand(8, 6, dtype=torch.float64), torch.randint(0, 3, (8,))
+    cos = ep_gradient_check(EquilibriumPropagation(0.05, "holomorphic", 6), m, x, y, bptt_steps=150)
+    assert min(cos.values()) > 0.999
+
+
+def test_bad_output_kind_names_the_key():
+    with pytest.raises(ConfigError, match="output"):
+        EnergyMLP([4, 3, 2], output="recurrent")

@@ -64,3 +64,36 @@ def test_paper_config_matches_holomorphic_ep_settings():
     conv = cfg["conv"]
     assert (conv["dataset"], conv["beta"], conv["n"], conv["T1"], conv["T2"], conv["batch_size"], conv["epochs"]) == \
         ("cifar10", 1.0, 4, 260, 60, 128, 90)
+
+
+def test_paper_config_asymmetry_part_is_the_reference_fig4_setting():
+    cfg = get_study("ep").config("paper")
+    assert (cfg["asym_dataset"], cfg["asym_hidden"], cfg["asym_output"]) == ("fashion-mnist", [256, 256], "dynamic")
+    assert (cfg["asym_optimizer"], cfg["asym_lr"], cfg["weight_decay"], cfg["homeostasis"]) == ("adamw", 1e-4, 0.0, 1.0)
+    assert (cfg["asym_T"], cfg["asym_batch_size"], cfg["n_gep"], cfg["n_probes"]) == ([150, 20], 50, 0, 5)
+
+
+@pytest.mark.parametrize(("key", "value"), [("asym_optimizer", "rmsprop"), ("asym_output", "recurrent"),
+                                            ("asym_dataset", "imagenet"), ("asym_T", [0, 5])])
+def test_bad_reference_setting_keys_rejected(key, value):
+    with pytest.raises(ConfigError, match=key):
+        validate_config(get_study("ep").config("smoke", **{key: value}))
+
+
+def test_asymmetry_part_runs_with_dynamic_output_and_adamw(tmp_path):
+    import torch
+
+    from plasticity.data.task import TaskData
+    from plasticity.studies.base import StudyContext
+    from plasticity.studies.ep import _asymmetry
+
+    cfg = get_study("ep").config("smoke", asym_output="dynamic", asym_optimizer="adamw", asym_lr=1e-3,
+                                 asym_hidden=[8, 8], asym_T=[6, 3], n_gep=0, homeostasis=1.0, asym_batch_size=10)
+    g = torch.Generator().manual_seed(0)
+    data = TaskData("toy", torch.rand(40, 16, generator=g), torch.randint(0, 3, (40,), generator=g),
+                    torch.rand(20, 16, generator=g), torch.randint(0, 3, (20,), generator=g), (16,), 3)
+    ctx = StudyContext(out_dir=tmp_path, device=torch.device("cpu"), seed=0, scale="smoke", quiet=True)
+    out = _asymmetry(cfg, data, ctx, ["gep_sym", "gep", "gep_homeo"], {})
+    assert out["asym_output"] == "dynamic" and out["asym_sizes"] == [16, 8, 8, 3]
+    assert all(0 <= r["acc"] <= 1 for v in out["asym_runs"].values() for r in v)
+    assert out["asym_before_gep"] > 0.1  # independent feedback on both pairs, the output pair included

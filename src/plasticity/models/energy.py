@@ -53,6 +53,7 @@ ENERGY_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 FEEDBACK = ("symmetric", "independent")
 UPDATES = ("alternate", "sync")
+OUTPUTS = ("static", "dynamic")
 
 
 def holo_cost(z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -221,23 +222,32 @@ class EnergyMLP(EnergyNet):
     ``feedback='symmetric'`` uses W_l^T top-down (a Hopfield energy); ``'independent'`` adds separate learnable
     top-down matrices ``self.feedback[l]`` (s_{l+1} -> layer l), the non-symmetric networks of generalized EP.
     ``init_gain`` multiplies PyTorch's default initialisation of every weight.
+
+    ``output='static'`` (default): the readout ``W_out s_L + b`` is not a state; its nudge ``W_out^T dC/dz`` enters
+    the last hidden layer. ``output='dynamic'`` (generalized hEP code, ``mlp_discrete_vf``): the output is one more
+    state layer ``s_o = rho(W_o s_L + b_o)`` of ``sizes[-1]`` units, fed back to s_L by W_o^T or its own matrix,
+    read by a separate linear softmax readout ``z = R s_o + c`` (``self.readout``, square); the nudge
+    ``-beta R^T dC/dz`` enters the output layer's pre-activation only.
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "sigmoid4", feedback: str = "symmetric",
                  T1: int = 30, T2: int = 10, sigma: float = 0.0, bias: bool = True, init_gain: float = 1.0,
-                 update: str = "alternate") -> None:
+                 update: str = "alternate", output: str = "static") -> None:
         super().__init__(activation, T1, T2, sigma, update)
         sizes = [int(s) for s in sizes]
         if len(sizes) < 3 or any(s < 1 for s in sizes):
             raise ConfigError(f"sizes={sizes!r} is invalid; allowed: input, at least one hidden width, output widths")
         self.sizes = sizes
         self.feedback_kind = check_choice("feedback", feedback, FEEDBACK)
+        self.output = check_choice("output", output, OUTPUTS)
         self.symmetric = feedback == "symmetric"
-        hidden = sizes[1:-1]
-        self.layers = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in itertools.pairwise(sizes[:-1]))
-        self.readout = nn.Linear(sizes[-2], sizes[-1], bias=bias)
+        dynamic = output == "dynamic"
+        self.state_sizes = sizes[1:] if dynamic else sizes[1:-1]
+        self.layers = nn.ModuleList(nn.Linear(a, b, bias=bias)
+                                    for a, b in itertools.pairwise(sizes if dynamic else sizes[:-1]))
+        self.readout = nn.Linear(sizes[-1] if dynamic else sizes[-2], sizes[-1], bias=bias)
         self.feedback = nn.ModuleList(
-            nn.Linear(b, a, bias=False) for a, b in itertools.pairwise(hidden)) if not self.symmetric else None
+            nn.Linear(b, a, bias=False) for a, b in itertools.pairwise(self.state_sizes)) if not self.symmetric else None
         self._scale_init(init_gain)
 
     def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
@@ -247,7 +257,7 @@ class EnergyMLP(EnergyNet):
         return x
 
     def init_state(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> State:
-        return [torch.zeros(x.shape[0], n, device=x.device, dtype=dtype or x.dtype) for n in self.sizes[1:-1]]
+        return [torch.zeros(x.shape[0], n, device=x.device, dtype=dtype or x.dtype) for n in self.state_sizes]
 
     def _top_down(self, l: int, s_above: torch.Tensor) -> torch.Tensor:
         """Input to hidden layer ``l`` from layer ``l + 1``: W_{l+1}^T s (symmetric) or B_l s (independent)."""
