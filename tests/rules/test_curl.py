@@ -170,7 +170,7 @@ def test_renormalize_rescales_every_layer_to_its_initial_norm():
     assert [float(m.weight.detach().norm()) for m in model.layers] != pytest.approx(norms)
     rule.renormalize_(model)
     assert [float(m.weight.detach().norm()) for m in model.layers] == pytest.approx(norms, rel=1e-6)
-    assert rule.state_dict()["renormalize"] is True
+    assert rule.state_dict()["params"]["renormalize"] is True
     plain = Curl("bp", fraction=0.4, neurons="input", seed=0)
     plain.step(model, x, y)
     w = model.layers[0].weight.detach().clone()

@@ -49,7 +49,9 @@ class Curl(LearningRule):
         self.fraction = check_range("fraction", float(fraction), 0.0, 1.0)
         self.side = check_choice("side", side, SIDES)
         self.neurons = check_choice("neurons", neurons, NEURONS)
-        self.renormalize = bool(renormalize)
+        if not isinstance(renormalize, bool):
+            raise ConfigError(f"renormalize={renormalize!r} is invalid; allowed: true or false")
+        self.renormalize = renormalize
         if self.neurons == "input" and self.side == "incoming":
             raise ConfigError("input units have no plastic incoming synapses; use side='outgoing' with neurons='input'")
         self._layers: list[tuple[str, nn.Module]] = []

@@ -21,8 +21,8 @@ import torch
 
 from ..errors import ConfigError, check_choice
 from ..utils import atomic_write_json, resolve_device, seed_everything
-from . import schema
 from .checks import FAIL, INCONCLUSIVE, PASS, Check, CheckResult
+from .schema import validate as validate_config
 
 SCALES = ("smoke", "small", "paper")
 
@@ -156,7 +156,7 @@ class Study:
             if k not in cfg:
                 raise ConfigError(f"study {self.name!r} has no config key {k!r}; allowed: {', '.join(sorted(cfg))}")
             cfg[k] = v
-        return schema.validate(self.name, self.scales, cfg, self.limits, keys=set(overrides))
+        return validate_config(self.name, self.scales, cfg, self.limits, keys=set(overrides))
 
     def evaluate(self, metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
         """Run the checks function and resolve each declared :class:`Check` against ``paper_values``."""
