@@ -36,8 +36,9 @@ class MirrorDescent(Optimizer):
         weight_decay: λ ≥ 0, added to the gradient.
         foreach: ``True`` multi-tensor kernels, ``False`` the blocked single-tensor path, ``None`` (default)
             chooses: multi-tensor on CUDA and for small CPU tensors, blocked single-tensor for large CPU tensors.
-        compile: negentropy only: one ``torch.compile``-generated kernel per tensor (the first step pays the
-            compilation). Named ``fused`` before; that name is still accepted.
+        compile: one ``torch.compile``-generated (inductor) kernel per tensor that fuses decay, momentum and the
+            potential's step into a single pass; any potential; the first step of each shape pays the compilation
+            (CPU needs a C++ compiler). Named ``fused`` before; that name is still accepted.
         potential_kwargs: e.g. ``p=3`` or ``beta=0.5`` when ``potential`` is a name.
     """
 
@@ -119,8 +120,8 @@ def mirror_descent(params: list[torch.Tensor], grads: list[torch.Tensor], moment
     (``foreach=None`` chooses, see ``MirrorDescent``).
     """
     pot = make_potential(potential)
-    if compile and pot.name == "negentropy":
-        _compiled_negentropy(params, grads, momentum_buffers, lr, momentum, weight_decay)
+    if compile:
+        _compiled(params, grads, momentum_buffers, lr, momentum, weight_decay, pot)
         return
     grouped = Optimizer._group_tensors_by_device_and_dtype([params, grads, momentum_buffers],  # type: ignore[list-item]
                                                            with_indices=True)
@@ -203,29 +204,36 @@ class _Scratch:
         return self._t[i]
 
 
-def _eg_step(p: torch.Tensor, g: torch.Tensor, b: torch.Tensor | None, lr: torch.Tensor, mom: torch.Tensor,
+_COMPILED: dict[tuple[Any, ...], Callable[..., None]] = {}
+
+
+def _fused_step(potential: Potential) -> Callable[..., None]:
+    """The whole step for one tensor as one function of tensors, for ``torch.compile`` to fuse into one loop:
+    decay, heavy-ball momentum in the dual space and the potential's ``update`` (hyper-parameters are 0-dim
+    tensors, so LR schedules cause no recompilation)."""
+
+    def step(p: torch.Tensor, g: torch.Tensor, b: torch.Tensor | None, lr: torch.Tensor, mom: torch.Tensor,
              wd: torch.Tensor) -> None:
-    d = g + wd * p
-    if b is not None:
-        b.mul_(mom).add_(d)
-        d = b
-    p.mul_(torch.exp(-lr * torch.sign(p) * d))
+        d = g + wd * p
+        if b is not None:
+            b.mul_(mom).add_(d)
+            d = b
+        p.copy_(potential.update(p, d, lr))
+
+    return step
 
 
-_COMPILED: dict[str, Callable[..., None]] = {}
-
-
-def _compiled_negentropy(params: list[torch.Tensor], grads: list[torch.Tensor], bufs: list[torch.Tensor | None],
-                         lr: float, momentum: float, weight_decay: float) -> None:
-    """The exponentiated-gradient step as one ``torch.compile``-generated kernel per tensor (hyper-parameters are
-    tensors: no recompiles on LR changes). First steps create the momentum buffers eagerly."""
-    if "eg" not in _COMPILED:
-        _COMPILED["eg"] = torch.compile(_eg_step, dynamic=True)
+def _compiled(params: list[torch.Tensor], grads: list[torch.Tensor], bufs: list[torch.Tensor | None], lr: float,
+              momentum: float, weight_decay: float, potential: Potential) -> None:
+    """The compiled path: one inductor kernel per tensor (compiled once per potential spec; ``dynamic=True`` so
+    new shapes do not recompile). The first step with momentum creates the buffers eagerly."""
     if momentum and any(b is None for b in bufs):
-        _multi_tensor(params, grads, bufs, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                      potential=make_potential("negentropy"))
+        _multi_tensor(params, grads, bufs, lr=lr, momentum=momentum, weight_decay=weight_decay, potential=potential)
         return
-    step = _COMPILED["eg"]
+    key = (type(potential).__name__, tuple(sorted(potential.spec().items())))
+    if key not in _COMPILED:
+        _COMPILED[key] = torch.compile(_fused_step(potential), dynamic=True)
+    step = _COMPILED[key]
     for p, g, b in zip(params, grads, bufs, strict=True):
         hyper = [torch.tensor(v, dtype=p.dtype, device=p.device) for v in (lr, momentum, weight_decay)]
         step(p, g, b if momentum else None, *hyper)
