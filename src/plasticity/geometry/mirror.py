@@ -20,9 +20,10 @@ from torch.optim.optimizer import Optimizer
 from ..errors import ConfigError, check_range
 from .potentials import Euclidean, Potential, make_potential
 
-BLOCK = 1 << 16
-"""Elements per block of the single-tensor path (a multiple of every SIMD width and of ATen's grain size
-divisor, so elementwise results are bit-identical to one pass over the whole tensor)."""
+BLOCK = 1 << 17
+"""Elements per block of the single-tensor path (512 KiB in float32: L3-resident; 2^17 measured fastest of
+2^15..2^19 for negentropy and p-norm on a 2-core EPYC). A multiple of every SIMD width and of ATen's grain size
+divisor, so elementwise results are bit-identical to one pass over the whole tensor."""
 
 
 class MirrorDescent(Optimizer):
