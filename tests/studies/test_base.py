@@ -122,3 +122,13 @@ def test_cli_record_refuses_overrides_and_bad_seeds(tmp_path: Path, monkeypatch:
         assert out.exit_code == 2 or isinstance(out.exception, PlasticityError), out.output
         assert msg in text
     assert not (tmp_path / "results").exists() and not (tmp_path / "out").exists()
+
+
+def test_sub_seeds_are_disjoint_across_top_level_seeds() -> None:
+    """Inner replicates of held-out seeds 1..4 never reuse those of the tuned seed 0 (nor each other's)."""
+    import torch
+
+    blocks = [StudyContext(out_dir=Path("."), device=torch.device("cpu"), seed=k, scale="small").sub_seeds(5)
+              for k in range(5)]
+    flat = [s for b in blocks for s in b]
+    assert len(set(flat)) == len(flat) == 25 and blocks[0] == [0, 1, 2, 3, 4]

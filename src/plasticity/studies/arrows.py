@@ -54,8 +54,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     text = load_corpus(cfg["corpus"], cfg["max_chars"])
     results = []
     for size_name, size in cfg["sizes"].items():
-        for s in range(cfg["seeds"]):
-            seed = ctx.seed + s
+        for seed in ctx.sub_seeds(cfg["seeds"]):
             fwd = train_direction(text, False, cfg, size, seed, ctx.device)
             bwd = train_direction(text, True, cfg, size, seed, ctx.device)
             results.append({"size": size_name, "seed": seed, "forward": fwd["val_loss"], "backward": bwd["val_loss"],

@@ -49,6 +49,11 @@ class StudyContext:
         if not self.quiet:
             print(msg, flush=True)
 
+    def sub_seeds(self, n: int) -> list[int]:
+        """The ``n`` seeds of a study's inner replicates: ``seed·n .. seed·n + n − 1``. Disjoint across top-level
+        seeds, so a held-out seed never reuses a replicate of a tuned one (``seed + s`` would overlap)."""
+        return [self.seed * n + s for s in range(n)]
+
 
 @dataclass
 class StudyResult:

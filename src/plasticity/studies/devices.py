@@ -53,7 +53,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     variants: dict[str, dict[str, Any] | None] = {"software": None, **cfg["devices"]}
     res: dict[str, Any] = {"dataset": name, "n_classes": int(data.n_classes), "variants": {}}
     for key, dcfg in variants.items():
-        accs = [train_one(dcfg, cfg, data, ctx.seed + s, ctx) for s in range(cfg["seeds"])]
+        accs = [train_one(dcfg, cfg, data, s, ctx) for s in ctx.sub_seeds(cfg["seeds"])]
         res["variants"][key] = {"config": dcfg, "accs": accs, "mean": float(np.mean(accs))}
         ctx.log(f"[devices] {key}: acc {np.mean(accs):.4f} ± {np.std(accs):.4f} over {cfg['seeds']} seeds")
     _figure(res, ctx)

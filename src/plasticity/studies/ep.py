@@ -200,8 +200,7 @@ def _asymmetry(cfg: dict[str, Any], data: TaskData, ctx: StudyContext, variants:
     out: dict[str, Any] = {"asym_sizes": [data.n_features, *hidden, data.n_classes], "asym_output": cfg["asym_output"],
                            "asym_dataset": data.name}
     runs: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
-    for k in range(cfg["asym_seeds"]):
-        seed = ctx.seed + k
+    for k, seed in enumerate(ctx.sub_seeds(cfg["asym_seeds"])):
         for variant in variants:
             feedback = _feedback(variant)
             model = _asym_mlp(cfg, data, seed, feedback).to(ctx.device)

@@ -91,8 +91,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     torch.set_num_threads(1)
     per_seed: dict[str, list[dict[str, float]]] = {m: [] for m in cfg["models"]}
     curves: dict[str, list[float]] = {}
-    for s in range(cfg["seeds"]):
-        seed = ctx.seed + s
+    for seed in ctx.sub_seeds(cfg["seeds"]):
         task = graph_pair_task(cfg["n_nodes"], cfg["edge_prob"], cfg["train_fraction"], cfg["features"],
                                cfg["feature_dim"], seed=seed)
         true_tri = evaluate_true(task, cfg["n_triples"], seed)

@@ -47,7 +47,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     curves: dict[str, list[float]] = {k: [] for k in ("matmul", "silu", "softmax", "block")}
     spread: dict[str, list[float]] = {k: [] for k in curves}
     for T in cfg["T_values"]:
-        per_seed = [op_errors(T, cfg["n"], cfg["d"], ctx.seed + s) for s in range(cfg["seeds"])]
+        per_seed = [op_errors(T, cfg["n"], cfg["d"], s) for s in ctx.sub_seeds(cfg["seeds"])]
         for k in curves:
             vals = torch.tensor([p[k] for p in per_seed])
             curves[k].append(float(vals.mean()))
