@@ -93,7 +93,7 @@ def _figure(results: list[dict[str, Any]], cfg: dict[str, Any], ctx: StudyContex
 
 def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     return [Check(f"{size_name}: fraction of seeds with backward loss above forward", s["backward_higher"] / s["runs"],
-                  ">=", 0.8,
+                  ">=", 0.8, seed_rate=0.8,
                   detail=f"{s['backward_higher']}/{s['runs']}; gap {s['mean_gap']:+.4f} ± {s['std_gap']:.4f} "
                          f"nats/char ({100 * s['relative_gap']:+.2f}%)")
             for size_name, s in m["summary"].items()]
@@ -110,7 +110,8 @@ STUDY = Study(
     scales={
         "smoke": {**_BASE, "max_chars": 20000, "steps": 30, "batch_size": 16, "eval_windows": 64, "seeds": 1,
                   "sizes": {"d32": {"d_model": 32, "n_layers": 1, "n_heads": 2}}},
-        "small": {**_BASE, "max_chars": None, "steps": 3000, "batch_size": 32, "eval_windows": None, "seeds": 5,
+        # one replicate per run: `--seeds 0-4` gives five independent seeds, 'consistently' = 80% of them
+        "small": {**_BASE, "max_chars": None, "steps": 3000, "batch_size": 32, "eval_windows": None, "seeds": 1,
                   "sizes": {"d64x2": {"d_model": 64, "n_layers": 2, "n_heads": 4}}},
         "paper": {**_BASE, "max_chars": None, "context": 256, "steps": 20000, "batch_size": 64, "eval_windows": None,
                   "seeds": 5, "lr": 1e-3,
@@ -122,7 +123,8 @@ STUDY = Study(
     paper_values={"backward_loss_higher": True},
     deviations=[
         "character-level TinyGPT on the bundled pydoc corpus instead of the paper's BPE GPT models on large "
-        "natural-language corpora; 'consistently' is read as >= 80% of seeds",
+        "natural-language corpora; 'consistently' is read as >= 80% of seeds (small: one replicate per run, so the "
+        "rate is over the top-level seeds of `--seeds 0-4`; paper: 5 replicates per run)",
         "small (d64x2, context 64, 3000 steps) is far below the paper's model sizes: at this size the arrow of "
         "time is below the seed-to-seed spread (session 3 measured 1/3 seeds); the paper config needs a GPU",
     ],
