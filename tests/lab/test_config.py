@@ -71,3 +71,13 @@ def test_optimizer_factory_is_pluggable() -> None:
     assert validate_config({"geometry": {"name": "test-sgd"}}).geometry.name == "test-sgd"
     with pytest.raises(ConfigError, match="rejected its parameters"):
         make_optimizer("sgd", p, lr=0.1, nesterovv=True)
+
+
+def test_exponent_floats_are_numbers_in_overrides_and_files(tmp_path) -> None:
+    """YAML 1.1 reads '5.0e7' and '1e-3' as strings; our loader reads them as floats (YAML 1.2)."""
+    from plasticity.lab.config import load_yaml, parse_override
+
+    assert parse_override("tau_theta=5.0e7") == (["tau_theta"], 5.0e7)
+    assert parse_override("lr=1e-3")[1] == 1e-3 and parse_override("x=-2E+3")[1] == -2000.0
+    assert parse_override("name=abc")[1] == "abc" and parse_override("v=1.2.3")[1] == "1.2.3"
+    assert load_yaml("lr: 1e-4\nsizes: [1e3, 2]\n") == {"lr": 1e-4, "sizes": [1000.0, 2]}
