@@ -11,15 +11,7 @@ import pytest
 
 from plasticity.cli import main
 from plasticity.lab.store import RunStore
-
-TINY = """
-name: tiny
-model: {hidden: [8]}
-rule: {name: fa}
-geometry: {name: sgd, lr: 0.05}
-data: {name: digits, n_train: 200, n_test: 50}
-training: {epochs: 2, batch_size: 50}
-"""
+from plasticity.testing import TINY_RUN_YAML as TINY
 
 
 def _tiny(tmp: Path) -> Path:

@@ -17,15 +17,7 @@ from pathlib import Path
 import pytest
 
 from plasticity.cli import main
-
-TINY = """
-name: tiny
-model: {hidden: [8]}
-rule: {name: fa}
-geometry: {name: sgd, lr: 0.05}
-data: {name: digits, n_train: 200, n_test: 50}
-training: {epochs: 2, batch_size: 50}
-"""
+from plasticity.testing import TINY_RUN_YAML as TINY
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"

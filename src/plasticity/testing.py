@@ -24,6 +24,16 @@ from .rules.registry import make_rule
 
 Problem = tuple[nn.Module, torch.Tensor, torch.Tensor]
 
+TINY_RUN_YAML = """\
+name: tiny
+model: {hidden: [8]}
+rule: {name: fa}
+geometry: {name: sgd, lr: 0.05}
+data: {name: digits, n_train: 200, n_test: 50}
+training: {epochs: 2, batch_size: 50}
+"""
+"""A run config that trains in about a second on the bundled digits: for CLI and plugin smoke tests."""
+
 
 def conformance_problem(substrate: str, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu",
                         seed: int = 0) -> Problem:
