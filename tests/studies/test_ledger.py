@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from plasticity.studies import get_study, list_studies, schema
+from plasticity.studies import SCALES, get_study, list_studies, schema
 from plasticity.studies import ledger as L
 from plasticity.studies.base import StudyResult
 from plasticity.studies.checks import CheckResult
@@ -73,7 +73,7 @@ def test_every_scale_config_is_valid(name: str) -> None:
     s = get_study(name)
     for scale, cfg in s.scales.items():
         schema.validate(name, s.scales, dict(cfg), s.limits)
-        assert scale in ("smoke", "small", "paper")
+        assert scale in SCALES
 
 
 def _paper_numbers(values: dict) -> set[float]:

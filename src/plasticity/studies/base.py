@@ -24,7 +24,11 @@ from ..utils import atomic_write_json, resolve_device, seed_everything
 from .checks import FAIL, INCONCLUSIVE, PASS, Check, CheckResult
 from .schema import validate as validate_config
 
-SCALES = ("smoke", "small", "paper")
+SCALES = ("smoke", "small", "cpu", "paper")
+"""smoke: seconds, for tests; small: minutes on a CPU, our reduced setting; cpu (optional): the paper's own
+protocol, shortened to fit a CPU session (each shortening is a stated deviation); paper: the paper's settings."""
+LEDGER_SCALES = ("small", "cpu", "paper")
+"""The scales the results ledger shows (``cpu`` only for studies that define it)."""
 
 
 @dataclass
@@ -137,7 +141,7 @@ ChecksFn = Callable[[dict[str, Any], dict[str, Any]], list[Check | CheckResult]]
 
 @dataclass
 class Study:
-    """A paper's headline result as code. ``scales`` maps smoke/small/paper to a config dict."""
+    """A paper's headline result as code. ``scales`` maps smoke/small/paper (and optionally cpu) to a config dict."""
 
     name: str
     title: str

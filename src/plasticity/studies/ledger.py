@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..utils import atomic_write_json, atomic_write_text
-from .base import StudyResult, verdict
+from .base import LEDGER_SCALES, StudyResult, verdict
 
 README_START, README_END = "<!-- ledger:start -->", "<!-- ledger:end -->"
 MAX_FIGURE_BYTES = 400_000
@@ -162,7 +162,7 @@ def summary_rows(root: Path | None = None) -> list[dict[str, Any]]:
     rows = []
     for name in list_studies():
         study = get_study(name)
-        for scale in ("small", "paper"):
+        for scale in (s for s in LEDGER_SCALES if s in study.scales):
             recs = groups.get((name, scale), [])
             if not recs:
                 rows.append({"study": name, "scale": scale, "status": "not yet run"})
