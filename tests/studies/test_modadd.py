@@ -60,8 +60,15 @@ def test_checks_fail_without_grokking():
 def test_scales_share_keys_and_paper_config_matches_reference_runs():
     study = get_study("modadd")
     keys = set(study.config("smoke"))
-    assert all(set(study.config(s)) == keys for s in ("small", "paper"))
+    assert all(set(study.config(s)) == keys for s in ("small", "cpu", "paper"))
     paper = study.config("paper")
     assert paper["width_fourier"] == math.ceil(512 / 23**2 * 97**2)        # d_mlp scaled from (p=23, 512)
     assert (paper["p_grok"], paper["train_frac"], paper["weight_decay"], paper["weight_decay_fourier"]) == (
         23, 0.75, 2.0, 0.0)
+
+
+def test_cpu_scale_runs_the_reference_grokking_settings():
+    study = get_study("modadd")
+    cpu, paper = study.config("cpu"), study.config("paper")
+    grok = ("p_grok", "width_grok", "train_frac", "steps_grok", "lr_grok", "weight_decay", "eval_every")
+    assert all(cpu[k] == paper[k] for k in grok)
