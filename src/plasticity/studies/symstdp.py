@@ -222,6 +222,10 @@ STUDY = Study(
         # < 3 min on one loaded CPU core: 100 neurons, 1500 images, batched vs online on the first 150 images
         "small": {**_BASE, **_REF_400, "n_exc": 100, "n_train": 1500, "n_val": 500, "read_test": False,
                   "compare_n": 150, "batch_size": 50},
+        # the CPU target: the reference's 400-neuron constants, one epoch over the training set (5000 held
+        # out for validation), batch 100 and dt 1 ms for CPU time, test set read once
+        "cpu": {**_BASE, **_REF_400, "n_exc": 400, "batch_size": 100, "n_val": 5000, "read_test": True,
+                "compare_n": 0},
         # the reference configuration for 6400 neurons (model.h), one image at a time as the reference runs
         "paper": {**_BASE, "n_exc": 6400, "epochs": 15, "batch_size": 1, "eval_batch": 256, "n_val": 0,
                   "dt": 0.5, "compiled": True, "threads": 0, "theta_plus": 0.05, "tau_theta": 2e7,
@@ -248,8 +252,8 @@ STUDY = Study(
         "so the reference's effective jump is undefined)",
         "input spikes: Poisson counts placed in uniform bins (a pixel can spike twice in one bin; the reference "
         "has a one-step dead time)",
-        "small/CPU runs: dt = 1 ms instead of 0.5 ms, fewer images and a single epoch instead of 20 x 60k "
-        "(paper scale keeps dt = 0.5 ms and 15 epochs)",
+        "small/cpu runs: dt = 1 ms instead of 0.5 ms and a single epoch instead of 20 x 60k (small: 1500 images, "
+        "100 neurons; cpu: 55k images at 400 neurons, batch 100); the paper scale keeps dt = 0.5 ms and 15 epochs",
         "Fashion-MNIST uses the reference's per-image mean normalisation only when image_mean is set "
         "(reference: normalized_to30 files and its 400-neuron constants, not set by default)",
     ],
