@@ -112,3 +112,22 @@ def test_checks_are_declarations(name: str) -> None:
     else:
         assert not legacy, f"{name}: build Check declarations, not CheckResult verdicts"
         assert s.deviations, f"{name}: state the deviations from the paper (or why there are none)"
+
+
+def test_revision_is_dirty_for_code_changes_but_not_for_records(tmp_path: Path) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "r.json").write_text("{}")
+    (tmp_path / "x.py").write_text("a = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    (tmp_path / "results" / "r.json").write_text('{"new": 1}')   # a record being written
+    assert not L.git_revision(tmp_path).endswith("+dirty")
+    (tmp_path / "x.py").write_text("a = 2\n")                      # a code change
+    assert L.git_revision(tmp_path).endswith("+dirty")

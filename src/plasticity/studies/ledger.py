@@ -47,12 +47,14 @@ def default_root() -> Path:
 
 
 def git_revision(cwd: Path | None = None) -> str:
-    """``<sha>`` of HEAD, with ``+dirty`` when tracked files differ; ``unknown`` outside a git checkout."""
+    """``<sha>`` of HEAD, with ``+dirty`` when tracked files other than the ledger's own ``results/`` differ (a
+    record being written is not a code change); ``unknown`` outside a git checkout."""
     cwd = cwd or Path(__file__).resolve().parents[3]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)results"], cwd=cwd,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
