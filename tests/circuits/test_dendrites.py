@@ -111,3 +111,13 @@ def test_dendritic_neurons_recognise_stored_patterns() -> None:
     assert model.segment_overlap(pats)[idx, idx // 4, idx % 4].eq(16).all()
     probes = random_sdrs(500, 1000, 40, g)
     assert model(probes).float().mean() < 0.01                          # random SDRs almost never match
+
+
+def test_dendritic_neurons_chunk_large_batches() -> None:
+    """The paper scale (2000 cells x 8 segments x 16 synapses, 200k probes) would gather 200 GB at once."""
+    g = torch.Generator().manual_seed(1)
+    model = DendriticNeurons(n=500, neurons=12, segments=3, s=10, theta=4, generator=g)
+    x = random_sdrs(257, 500, 60, g)
+    whole = (model.segment_overlap(x) >= 4).any(-1)
+    assert torch.equal(model(x, max_elements=model.synapses.numel() * 10), whole)   # 26 chunks of 10
+    assert torch.equal(model(x), whole)

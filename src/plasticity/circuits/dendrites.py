@@ -234,6 +234,11 @@ class DendriticNeurons(torch.nn.Module):
         flat = self.synapses.reshape(-1)
         return xf[:, flat].view(x.shape[0], *self.synapses.shape).sum(-1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predictive state (batch, neurons) bool: any segment reaches threshold."""
-        return (self.segment_overlap(x) >= self.theta).any(-1)
+    def forward(self, x: torch.Tensor, max_elements: int = 1 << 26) -> torch.Tensor:
+        """Predictive state (batch, neurons) bool: any segment reaches threshold. The batch is processed in
+        chunks so the gathered (chunk, neurons, segments, s) tensor stays under ``max_elements``."""
+        per_row = max(1, self.synapses.numel())
+        chunk = max(1, max_elements // per_row)
+        if x.shape[0] <= chunk:
+            return (self.segment_overlap(x) >= self.theta).any(-1)
+        return torch.cat([(self.segment_overlap(xb) >= self.theta).any(-1) for xb in x.split(chunk)])
