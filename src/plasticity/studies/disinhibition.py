@@ -71,6 +71,13 @@ def zero_crossings(x: np.ndarray, y: np.ndarray) -> list[tuple[float, int]]:
     return out
 
 
+def _curve(circuit: EIMicrocircuit, drives: torch.Tensor, target: float | None) -> tuple[Any, Any, list]:
+    """Settled rate r_E, Δw and the sign changes of Δw along r_E (the first drive, at rest, is skipped)."""
+    c = single_synapse_curve(circuit, drives, target)
+    r, dw = c["rate"].numpy(), c["dw"].numpy()
+    return r, dw, zero_crossings(r[1:], dw[1:])
+
+
 def synapse_part(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Δw against the settled rate r_E for each target (exact and linear inverse) and without top-down input."""
     drives = torch.linspace(0.0, cfg["max_drive"], cfg["n_drives"], dtype=torch.float64)
@@ -80,16 +87,13 @@ def synapse_part(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     metrics: dict[str, Any] = {"synapse": {}}
     curves: dict[str, Any] = {}
     for tgt in cfg["targets"]:
-        c = single_synapse_curve(exact, drives, tgt)
-        r, dw = c["rate"].numpy(), c["dw"].numpy()
-        down = [x for x, s in zero_crossings(r[1:], dw[1:]) if s < 0]
+        r, dw, cross = _curve(exact, drives, tgt)
+        down = [x for x, s in cross if s < 0]
         metrics["synapse"][f"exact_flip_target_{tgt:g}"] = down[0] if down else None
         curves[f"exact, target {tgt:g}"] = (r, dw)
         for k, (theta, delta) in enumerate(cfg["lin_fits"]):
             lin = EIMicrocircuit(inverse="linear", theta=theta, delta=delta, **kw)
-            c = single_synapse_curve(lin, drives, tgt)
-            r, dw = c["rate"].numpy(), c["dw"].numpy()
-            cross = zero_crossings(r[1:], dw[1:])
+            r, dw, cross = _curve(lin, drives, tgt)
             down = [x for x, s in cross if s < 0]
             metrics["synapse"][f"lin{k}_flip_target_{tgt:g}"] = down[0] if down else None
             metrics["synapse"][f"lin{k}_crossings_target_{tgt:g}"] = [[x, s] for x, s in cross]
@@ -97,9 +101,7 @@ def synapse_part(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
                 curves[f"linear fit 0, target {tgt:g}"] = (r, dw)
     for k, (theta, delta) in enumerate(cfg["lin_fits"]):
         lin = EIMicrocircuit(inverse="linear", theta=theta, delta=delta, **kw)
-        c = single_synapse_curve(lin, drives, None)
-        r, dw = c["rate"].numpy(), c["dw"].numpy()
-        cross = zero_crossings(r[1:], dw[1:])
+        r, dw, cross = _curve(lin, drives, None)
         metrics["synapse"][f"bcm{k}_crossings"] = [[x, s] for x, s in cross]
         metrics["synapse"][f"bcm{k}_min_dw"] = float(dw[1:].min())
         metrics["synapse"][f"bcm{k}_max_dw"] = float(dw[1:].max())
