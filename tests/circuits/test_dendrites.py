@@ -6,6 +6,7 @@ import itertools
 import math
 from fractions import Fraction
 
+import numpy as np
 import pytest
 import torch
 from scipy.stats import hypergeom
@@ -22,6 +23,7 @@ from plasticity.circuits.dendrites import (
     simulate_false_negative,
     simulate_union_false_match,
     union_false_match_probability,
+    union_segment_size_pmf,
     union_size,
 )
 from plasticity.errors import ConfigError
@@ -47,7 +49,7 @@ def test_paper_values_to_three_significant_digits() -> None:
     assert f"{false_match_probability(10000, 300, 24, 12):.3g}" == "8.38e-13"
     assert f"{false_match_probability(100000, 2000, 10, 10):.3g}" == "1e-17"
     # union: 20 synapses per pattern for m = 2 patterns on one segment, n = 100000, a = 2000, theta = 10
-    assert f"{union_false_match_probability(100000, 2000, 20, 10, 2):.3g}" == "4.92e-09"
+    assert f"{union_false_match_probability(100000, 2000, 20, 10, 2, exact=False):.3g}" == "4.92e-09"
 
 
 def test_large_n_no_overflow_and_sparsity_helps() -> None:
@@ -121,3 +123,21 @@ def test_dendritic_neurons_chunk_large_batches() -> None:
     whole = (model.segment_overlap(x) >= 4).any(-1)
     assert torch.equal(model(x, max_elements=model.synapses.numel() * 10), whole)   # 26 chunks of 10
     assert torch.equal(model(x), whole)
+
+
+def test_union_segment_size_pmf_is_a_distribution_with_the_right_mean() -> None:
+    n, s, m = 2000, 8, 3
+    pmf = union_segment_size_pmf(n, s, m)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-9)
+    assert pmf[: s].sum() == 0.0
+    # E[distinct synapses] for m independent uniform s-subsets: n (1 - (1 - s/n)^m)
+    assert (pmf * np.arange(pmf.size)).sum() == pytest.approx(n * (1 - (1 - s / n) ** m), rel=1e-9)
+    assert union_false_match_probability(n, 200, 8, 4, 1) == pytest.approx(false_match_probability(n, 200, 8, 4))
+
+
+def test_exact_union_probability_matches_monte_carlo_where_the_paper_formula_does_not() -> None:
+    # small n makes same-cell subsamples common: the paper's s = m*s_per_pattern formula is 0.580, exact 0.542
+    g = torch.Generator().manual_seed(0)
+    est = simulate_union_false_match(300, 60, 10, 6, 3, trials=20_000, generator=g, level=0.999)
+    assert est.contains(union_false_match_probability(300, 60, 10, 6, 3))
+    assert not est.contains(union_false_match_probability(300, 60, 10, 6, 3, exact=False))

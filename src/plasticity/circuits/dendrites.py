@@ -84,14 +84,39 @@ def false_negative_probability(a: int, s: int, theta: int, noise: int) -> float:
     return float(np.exp(log_false_negative_probability(a, s, theta, noise)))
 
 
-def union_false_match_probability(n: int, a: int, s_per_pattern: int, theta: int, m: int) -> float:
-    """Union property: one segment holding ``s_per_pattern`` synapses from each of ``m`` patterns (m*s in all,
-    randomly mixed) false-matches a random SDR with the single-segment formula at s = m * s_per_pattern
-    (Hawkins & Ahmad 2016, S1 Table 1D uses s = 2*m*theta). Overlaps between the m subsamples are ignored,
-    which is exact to O(m^2 s^2 / n)."""
+def union_segment_size_pmf(n: int, s_per_pattern: int, m: int) -> np.ndarray:
+    """P(a segment holds u distinct synapses), u = 0..m*s, when it subsamples ``s_per_pattern`` bits from each of
+    ``m`` independent random patterns. Each subsample is a uniform s-subset of the n cells, so adding one is a
+    hypergeometric step: u -> u + s - k with k ~ Hypergeom(n, u, s) already-present synapses."""
     if m < 1:
         raise ConfigError(f"m={m} is out of range; allowed: [1, inf)")
-    return false_match_probability(n, a, m * s_per_pattern, theta)
+    s = s_per_pattern
+    top = min(n, m * s)
+    pmf = np.zeros(top + 1)
+    pmf[s] = 1.0
+    k = np.arange(0, s + 1)
+    for _ in range(m - 1):
+        nxt = np.zeros_like(pmf)
+        for u in np.flatnonzero(pmf):
+            w = np.exp(log_comb(u, k) + log_comb(n - u, s - k) - log_comb(n, s))   # k of the s fall on old ones
+            np.add.at(nxt, np.minimum(u + s - k, top), pmf[u] * w)
+        pmf = nxt
+    return pmf
+
+
+def union_false_match_probability(n: int, a: int, s_per_pattern: int, theta: int, m: int,
+                                  exact: bool = True) -> float:
+    """Union property: one segment holding ``s_per_pattern`` synapses from each of ``m`` patterns false-matches a
+    random SDR. ``exact=False`` is the paper's formula, the single-segment one at s = m * s_per_pattern
+    (Hawkins & Ahmad 2016, S1 Table 1D uses s = 2*m*theta), which ignores subsamples that pick the same cell, an
+    O(m^2 s^2 / n) error. ``exact=True`` averages the single-segment formula over the distinct-synapse count
+    (``union_segment_size_pmf``)."""
+    if m < 1:
+        raise ConfigError(f"m={m} is out of range; allowed: [1, inf)")
+    if not exact:
+        return false_match_probability(n, a, m * s_per_pattern, theta)
+    pmf = union_segment_size_pmf(n, s_per_pattern, m)
+    return float(sum(pmf[u] * false_match_probability(n, a, u, theta) for u in np.flatnonzero(pmf)))
 
 
 def union_size(n: int, a: int, m: int) -> float:
