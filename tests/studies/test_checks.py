@@ -36,6 +36,15 @@ def test_guard_makes_comparison_inconclusive_when_reference_did_not_learn() -> N
     assert ok.status == PASS
 
 
+def test_every_extra_guard_must_clear_its_floor() -> None:
+    base = dict(reference=0.8, floor=0.5, reference_name="no-transfer acc")
+    bad = Check("polarity beats none", 0.01, ">", 0.0, guards=(("weight-transfer gain", 0.002, 0.01),), **base)
+    r = bad.evaluate(VALUES)
+    assert r.status == INCONCLUSIVE and "weight-transfer gain" in r.note and "no-transfer acc" in r.detail
+    good = Check("polarity beats none", 0.01, ">", 0.0, guards=(("weight-transfer gain", 0.03, 0.01),), **base)
+    assert good.evaluate(VALUES).status == PASS
+
+
 def test_reference_and_floor_go_together() -> None:
     with pytest.raises(ConfigError, match="reference and floor"):
         Check("x", 1.0, ">", 0.0, reference=0.5)

@@ -82,7 +82,9 @@ class Check:
     qualitative claim (e.g. 0 for "A beats B"); ``tol`` loosens the comparison by that much. ``op="true"``
     checks a boolean value against ``paper(KEY)`` being true. A comparative check names its ``reference``
     value and the ``floor`` it must reach (e.g. BP accuracy ≥ 5× chance); below it the verdict is
-    INCONCLUSIVE. ``seed_rate`` is the fraction of seeds that must pass when a study runs over several seeds.
+    INCONCLUSIVE. ``guards`` adds further (name, value, floor) premises of the same kind, e.g. "the source task
+    transfers at all" beside "the baseline learned". ``seed_rate`` is the fraction of seeds that must pass when a
+    study runs over several seeds.
     """
 
     name: str
@@ -95,6 +97,7 @@ class Check:
     reference_name: str = "reference"
     detail: str = ""
     seed_rate: float = 1.0
+    guards: tuple[tuple[str, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.op not in (*OPS, "~", "true"):
@@ -110,12 +113,15 @@ class Check:
         label = self.target.label if isinstance(self.target, PaperValue) else "criterion"
         want = _describe(self.op, target, self.tol)
         detail = self.detail
-        if self.reference is not None:
-            guard = f"{self.reference_name} {_num(self.reference)} (floor {_num(self.floor)})"
+        guards = ([(self.reference_name, self.reference, self.floor)] if self.reference is not None else [])
+        guards += list(self.guards)
+        for name, ref, floor in guards:
+            guard = f"{name} {_num(ref)} (floor {_num(floor)})"
             detail = f"{detail}; {guard}" if detail else guard
-            if not (_finite(self.reference) and self.reference >= self.floor):
+        for name, ref, floor in guards:
+            if not (_finite(ref) and ref >= floor):
                 return CheckResult(self.name, _val(self.value), want, False, detail, INCONCLUSIVE, label,
-                                   f"{self.reference_name} did not reach its floor: the comparison says nothing",
+                                   f"{name} did not reach its floor: the comparison says nothing",
                                    seed_rate=self.seed_rate)
         if self.value is None or (not isinstance(self.value, bool) and not _finite(self.value)):
             return CheckResult(self.name, _val(self.value), want, False, detail, FAIL, label, "no finite measurement",
