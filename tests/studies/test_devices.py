@@ -26,3 +26,17 @@ def test_devices_smoke_reference_at_chance_is_inconclusive(tmp_path: Path) -> No
     out = CliRunner().invoke(app, ["study", "run", "devices", "--scale", "smoke", "--quiet", "--out", str(tmp_path)])
     assert out.exit_code == 3, out.output
     assert "INCONCLUSIVE" in out.output and "deviations from the paper" in out.output
+
+
+def test_both_schemes_at_chance_make_the_scheme_check_inconclusive() -> None:
+    """Software learned, but both nonlinear schemes collapsed to chance: "uni beats bi" says nothing."""
+    from plasticity.studies import INCONCLUSIVE
+    from plasticity.studies.devices import checks
+
+    study = get_study("devices")
+    cfg = study.config("paper")
+    means = {"software": 0.98, "linear1024": 0.98, "nonlinear32_bi": 0.098, "nonlinear32_uni": 0.1135}
+    metrics = {"dataset": "mnist", "n_classes": 10, "variants": {k: {"mean": m} for k, m in means.items()}}
+    res = [c.evaluate(study.paper_values) for c in checks(metrics, cfg)]
+    scheme = next(r for r in res if "unidirectional" in r.name)
+    assert scheme.status == INCONCLUSIVE and "better of the two schemes" in scheme.note
