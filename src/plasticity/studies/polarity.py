@@ -29,6 +29,8 @@ Deviations from the paper and its reference code:
   grid at small scale (2..29, 30, 32, 48, 64 units; 11 sizes 8..500; 50 runs at paper scale).
 - transfer: an MLP (784-256-128-10) pre-trained on MNIST instead of AlexNet pre-trained on ImageNet; 28x28
   grey inputs instead of 227x227 RGB; fewer sizes and epochs; curves on a validation split, not the test set.
+- the reference's transfer runs (``CV/tf_training.py``) also train a fluid net from the polarity-transferred
+  init (its "liquid" net is reloaded from the frozen net's epoch-0 checkpoint); that fifth condition is not run.
 - the transfer checks are INCONCLUSIVE unless full-weight transfer beats no transfer by ``transfer_floor``
   (1 point): whether an MNIST MLP transfers anything to Fashion-MNIST is itself uncertain.
 """
@@ -458,6 +460,8 @@ STUDY = Study(
         "transfer: MLP 784-256-128-10 pre-trained on MNIST instead of AlexNet pre-trained on ImageNet; 28x28 grey "
         "inputs; fewer sizes/epochs at small scale; curves on a validation split carved from the Fashion-MNIST "
         "training set (the reference plots the test set), the test set is read once at the end",
+        "the reference's transfer runs (CV/tf_training.py) also train a fluid net from the polarity-transferred "
+        "init (its 'liquid' net is reloaded from the frozen net's epoch-0 checkpoint); that condition is not run",
         "the transfer checks are INCONCLUSIVE unless full-weight transfer beats no transfer by transfer_floor "
         "(1 point, mean validation accuracy over sizes): with an MNIST-trained MLP as the source, whether any "
         "knowledge transfers to Fashion-MNIST is itself uncertain, unlike ImageNet-trained AlexNet's",
