@@ -46,6 +46,19 @@ def test_nonlinear_bidirectional_asymmetry_and_read_noise() -> None:
     assert 0.0 < (v - noisy.device_weights()[0]).std() < 0.05
 
 
+def test_programming_rounds_stochastically_and_unbiased() -> None:
+    # |w| = 0.02 lies below half the first step of a ν=5, 32-level device (≈ 0.15·w_range): nearest rounding
+    # programs every weight to zero, stochastic rounding keeps the mean weight (Lim et al. 2017 device model)
+    target = torch.full((20000,), 0.02)
+    near = target.clone().requires_grad_(True)
+    DeviceSynapses([near], levels=32, nonlinearity=5.0, scheme="unidirectional", rounding="nearest")
+    assert torch.count_nonzero(near) == 0
+    sto = target.clone().requires_grad_(True)
+    DeviceSynapses([sto], levels=32, nonlinearity=5.0, scheme="unidirectional", seed=1)
+    assert torch.count_nonzero(sto) > 0
+    assert abs(float(sto.detach().mean()) - 0.02) < 0.003
+
+
 def test_bad_device_input() -> None:
     w = [torch.zeros(2, requires_grad=True)]
     with pytest.raises(ConfigError, match="levels"):
@@ -56,6 +69,8 @@ def test_bad_device_input() -> None:
         DeviceSynapses(w, scheme="sideways")
     with pytest.raises(ConfigError, match="nonlinearity"):
         DeviceSynapses(w, nonlinearity=-1)
+    with pytest.raises(ConfigError, match="rounding"):
+        DeviceSynapses(w, rounding="up")
 
 
 def test_device_state_dict_round_trip() -> None:

@@ -8,6 +8,9 @@ and the result is snapped back to the level grid. The desired change −η·g be
 ``unidirectional``: only P pulses, on G⁺ for increases and on G⁻ for decreases, with a refresh
 (reset both, reprogram the difference) when a device saturates. Device-to-device variation scales
 each device's G_max; read noise perturbs the weight the network sees, not the stored state.
+Programming a weight onto the level grid (at start and at refresh) rounds stochastically between the two
+nearest conductances, unbiased in the weight; ``rounding="nearest"`` snaps instead, which silently zeroes
+every weight below half the first (largest, for ν > 0) conductance step.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch
 from ..errors import ConfigError, check_choice, check_range
 
 SCHEMES = ("bidirectional", "unidirectional")
+ROUNDINGS = ("stochastic", "nearest")
 
 
 def _f(x: torch.Tensor, nu: float) -> torch.Tensor:
@@ -47,11 +51,14 @@ class DeviceSynapses(torch.optim.Optimizer):
         variation: relative std of each device's G_max (device-to-device variation).
         read_noise: std of additive noise on the read weight, relative to ``w_range``.
         seed: for variation, read noise and stochastic rounding.
+        rounding: how a weight is programmed onto the level grid at start and at refresh: ``"stochastic"``
+            (unbiased in the nominal weight) or ``"nearest"``.
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 0.1, levels: int = 32, nonlinearity: float = 0.0,
                  g_min: float = 0.0, g_max: float = 1.0, w_range: float = 1.0, scheme: str = "bidirectional",
-                 variation: float = 0.0, read_noise: float = 0.0, seed: int = 0) -> None:
+                 variation: float = 0.0, read_noise: float = 0.0, seed: int = 0,
+                 rounding: str = "stochastic") -> None:
         check_range("lr", float(lr), 0.0, None, low_inclusive=False)
         if int(levels) != levels or levels < 2:
             raise ConfigError(f"levels={levels!r} is out of range; allowed: integer >= 2")
@@ -62,9 +69,10 @@ class DeviceSynapses(torch.optim.Optimizer):
         check_choice("scheme", scheme, SCHEMES)
         check_range("variation", float(variation), 0.0, 1.0, high_inclusive=False)
         check_range("read_noise", float(read_noise), 0.0, None)
+        check_choice("rounding", rounding, ROUNDINGS)
         defaults = dict(lr=float(lr), levels=int(levels), nonlinearity=float(nonlinearity), g_min=float(g_min),
                         g_max=float(g_max), w_range=float(w_range), scheme=scheme, variation=float(variation),
-                        read_noise=float(read_noise))
+                        read_noise=float(read_noise), rounding=rounding)
         super().__init__(params, defaults)
         self._gen: dict[torch.device, torch.Generator] = {}
         self.seed = int(seed)
@@ -99,10 +107,18 @@ class DeviceSynapses(torch.optim.Optimizer):
         return group["w_range"] * (gp - gm) / (group["g_max"] - group["g_min"])
 
     def _levels_for(self, w: torch.Tensor, group: dict[str, Any]) -> torch.Tensor:
-        """Nearest state index whose nominal conductance step above G_min represents |w|."""
-        top = group["levels"] - 1
+        """State index whose nominal conductance above G_min represents |w|: the nearest one, or (stochastic
+        rounding) one of the two enclosing levels, picked so that the expected nominal weight is |w|."""
+        top, nu = group["levels"] - 1, group["nonlinearity"]
         y = (w.abs() / group["w_range"]).clamp(0, 1)
-        return torch.round(_finv(y, group["nonlinearity"]) * top)
+        x = _finv(y, nu) * top
+        if group.get("rounding", "stochastic") == "nearest":
+            return torch.round(x)
+        lo = torch.floor(x).clamp_(0, top - 1)
+        y_lo, y_hi = _f(lo / top, nu), _f((lo + 1) / top, nu)
+        p_up = ((y - y_lo) / (y_hi - y_lo)).clamp_(0, 1)
+        u = torch.rand(w.shape, generator=self._g(w.device), device=w.device, dtype=w.dtype)
+        return lo + (u < p_up).to(w.dtype)
 
     @torch.no_grad()
     def _program(self, p: torch.Tensor, group: dict[str, Any]) -> None:

@@ -136,5 +136,9 @@ STUDY = Study(
         "parameter, not the paper's measured PCMO device curves",
         "refresh of saturated unidirectional pairs follows our DeviceSynapses scheme, not a circuit-level "
         "reset with its own noise",
+        "initial weights (and refreshed differences) are programmed onto the level grid by unbiased stochastic "
+        "rounding between the two nearest conductances; the paper does not state how it programs them. Nearest "
+        "rounding puts every first-layer MNIST weight of the 32-level, strongly nonlinear device at zero (below "
+        "half its first step), a dead ReLU layer that left both nonlinear schemes at chance",
     ],
 )
