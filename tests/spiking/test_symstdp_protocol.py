@@ -108,6 +108,28 @@ def test_training_learns_the_teacher_mapping(dtype):
     assert te.cla_counts.argmax(1).tolist() == [0, 1]
 
 
+def test_fixed_hidden_layer_stage_learns_only_the_class_layer():
+    """Layer by layer (reference FIXED_HIDDEN_LAYER): input weights and threshold stay, E->C is redrawn and learns."""
+    cfg = SymSTDPConfig(n_in=16, n_exc=8, n_cla=2, dt=1.0, t_run=60.0, norm_pe=16.0, nu_ec=0.5, nu_pe=0.05,
+                        min_spikes=1, max_intensity=4.0)
+    net = SymSTDPNetwork(cfg, seed=0)
+    x = torch.zeros(2, 16)
+    x[0, :8], x[1, 8:] = 1.0, 1.0
+    xs, ys = x.repeat(4, 1), torch.tensor([0, 1]).repeat(4)
+    g = torch.Generator().manual_seed(0)
+    run_pass(net, xs, ys, batch_size=8, generator=g)
+    net.hidden_plastic = False
+    net.reset_classifier(seed=3)
+    assert float(net.w_ec.max()) < cfg.w_init_max
+    net.normalize(train=True)
+    w_pe, theta, w_ec = net.w_pe.clone(), net.theta.clone(), net.w_ec.clone()
+    run_pass(net, xs.repeat(4, 1), ys.repeat(4), batch_size=8, generator=g)
+    assert torch.equal(net.theta, theta)
+    assert torch.allclose(net.w_pe, w_pe)  # only the (idempotent) normalisation touches them
+    assert not torch.allclose(net.w_ec, w_ec)
+    assert run_pass(net, x, None, batch_size=2, generator=g).cla_counts.argmax(1).tolist() == [0, 1]
+
+
 def test_assignment_readout():
     counts = torch.tensor([[5.0, 0.0, 1.0], [0.0, 4.0, 0.0], [6.0, 1.0, 0.0]])
     ass = assign_labels(counts, torch.tensor([0, 1, 0]), 2)

@@ -396,6 +396,16 @@ class SymSTDPNetwork(nn.Module):
         self.register_buffer("w_pe", torch.rand(cfg.n_in, cfg.n_exc, generator=g) * cfg.w_init_max)
         self.register_buffer("w_ec", torch.rand(cfg.n_exc, cfg.n_cla, generator=g) * cfg.w_init_max)
         self.register_buffer("theta", torch.full((cfg.n_exc,), cfg.theta_init))
+        # False = the reference's FIXED_HIDDEN_LAYER stage (global.h, model.cc p_Exc_fixed): input weights and
+        # threshold stay as they are, only the class layer learns
+        self.hidden_plastic = True
+
+    @torch.no_grad()
+    def reset_classifier(self, seed: int = 0) -> None:
+        """Redraw the E->C weights uniformly in [0, w_init_max) (train.cc ``reset_Cla_para``, called when
+        supervised learning starts in layer-by-layer training)."""
+        g = torch.Generator().manual_seed(int(seed))
+        self.w_ec.copy_(torch.rand(self.w_ec.shape, generator=g) * self.cfg.w_init_max)
 
     def normalize(self, train: bool) -> None:
         """Each excitatory neuron's input weights sum to ``norm_pe`` (before every image, evaluation.cc
@@ -408,7 +418,7 @@ class SymSTDPNetwork(nn.Module):
     def present(self, rates: torch.Tensor, labels: torch.Tensor | None = None, v_exc: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, compiled: bool = False) -> Presentation:
         """Simulate one 350 ms presentation of input rates [B, n_in] (Hz). With ``labels`` (training) the class
-        layer is the Poisson teacher and the threshold adapts; without, the class layer integrates the
+        layer is the Poisson teacher and the threshold adapts (unless ``hidden_plastic`` is False); without, the class layer integrates the
         excitatory spikes and the threshold is frozen. ``v_exc`` carries each slot's membrane over the rest.
         ``compiled`` runs the per-step update through ``torch.compile`` (one fused kernel; first call compiles)."""
         c = self.cfg
@@ -421,7 +431,7 @@ class SymSTDPNetwork(nn.Module):
         s_in = torch.sparse_coo_tensor(torch.stack([inp.t * B + inp.b, inp.i]),
                                        torch.ones(inp.t.numel(), device=dev, dtype=dtype), (T * B, c.n_in), check_invariants=False)
         drive = torch.sparse.mm(s_in, self.w_pe).view(T, B, E)
-        step = _step_fn(c, train, compiled)
+        step = _step_fn(c, train and self.hidden_plastic, compiled)
         full = functools.partial(torch.full, (B, E), device=dev, dtype=dtype)
         v = full(c.v_rest_exc) if v_exc is None else v_exc.clone()
         state = [v, full(0.0), full(0.0), full(0.0), full(1e3), full(c.v_rest_inh), full(1e3),
@@ -464,11 +474,14 @@ class SymSTDPNetwork(nn.Module):
         add the threshold increments; the threshold decays with tau_theta over the images' 500 ms each."""
         c = self.cfg
         dtype = self.w_pe.dtype
-        dw = pair_stdp(p.inp, p.exc, c.n_in, c.n_exc, c.tau_trace, c.dt, c.n_steps, dtype=dtype)
-        self.w_pe.add_(dw, alpha=c.nu_pe * c.trace_jump).clamp_(0.0, c.g_max_pe)
+        if self.hidden_plastic:
+            dw = pair_stdp(p.inp, p.exc, c.n_in, c.n_exc, c.tau_trace, c.dt, c.n_steps, dtype=dtype)
+            self.w_pe.add_(dw, alpha=c.nu_pe * c.trace_jump).clamp_(0.0, c.g_max_pe)
         if p.teacher is not None:
             dw = pair_stdp(p.exc, p.teacher, c.n_exc, c.n_cla, c.tau_trace, c.dt, c.n_steps, dtype=dtype)
             self.w_ec.add_(dw, alpha=c.nu_ec * c.trace_jump).clamp_(0.0, c.g_max_ec)
+        if not self.hidden_plastic:  # p_Exc_fixed: theta_plus 0 and tau_theta 1e10 (no decay)
+            return
         n = p.theta.shape[0]
         self.theta.add_((p.theta - self.theta).sum(0))
         self.theta.mul_(math.exp(-n * (c.t_run + c.t_rest) / c.tau_theta))
