@@ -17,7 +17,7 @@ Deviations from the paper (no reference code exists; also in ``STUDY.deviations`
 * sizes: small uses 30 neurons, 50 inputs, 2 trials of 300 ms (the paper's networks are larger);
 * LIF with current synapses and refractoriness from our substrate, not the paper's exact neuron model;
 * the pre-synaptic pool is the student's own spikes (free-running training); the window, tolerance, step
-  sizes and homeostatic rate were tuned on seed 0, not taken from the paper;
+  sizes, homeostatic rate, annealing floor and iterations were tuned on seed 0, not taken from the paper;
 * the >= 2x distance reduction is the issue's criterion; the paper reports similarity curves, not this ratio;
 * the weight-correlation threshold (``max_corr``) and the KS comparisons are our criteria for the paper's
   qualitative claims.
@@ -218,7 +218,7 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
 
 _NET = {"dt": 1.0, "tau_mem": 20.0, "tau_syn": 5.0, "t_ref": 2.0, "w_in": 0.2, "w_in_sd": 0.15, "g_rec": 1.0,
         "input_rate": 20.0, "eta": 0.02, "p_select": 0.5, "window": 20.0, "tolerance": 2.0, "eta_homeo": 0.005,
-        "tau_vr": 10.0, "max_corr": 0.5, "lr_final": 0.3, "teacher_forcing": False, "n_null": 200,
+        "tau_vr": 10.0, "max_corr": 0.5, "lr_final": 0.05, "teacher_forcing": False, "n_null": 200,
         "target_ratio": 0.5}
 
 STUDY = Study(
@@ -233,7 +233,7 @@ STUDY = Study(
     scales={
         "smoke": {**_NET, "n": 20, "n_in": 40, "batch": 2, "n_steps": 200, "iterations": 40, "eval_every": 20,
                   "homeo_iterations": 10, "n_null": 20, "target_ratio": 1.0},
-        "small": {**_NET, "n": 30, "n_in": 50, "batch": 2, "n_steps": 300, "iterations": 500, "eval_every": 50,
+        "small": {**_NET, "n": 30, "n_in": 50, "batch": 2, "n_steps": 300, "iterations": 1500, "eval_every": 150,
                   "homeo_iterations": 100},
         "paper": {**_NET, "n": 200, "n_in": 100, "batch": 8, "n_steps": 1000, "iterations": 3000,
                   "eval_every": 100, "homeo_iterations": 500},
@@ -245,8 +245,9 @@ STUDY = Study(
     deviations=[
         "small: 30 neurons, 50 inputs, 2 trials of 300 ms; the paper's networks are larger",
         "LIF with current synapses and a 2 ms refractory period from our substrate, not the paper's neuron model",
-        "free-running training: the pre-synaptic pool is the student's own spikes; window, tolerance, step sizes "
-        "and homeostatic rate tuned on seed 0, not the paper's values (no reference code)",
+        "free-running training: the pre-synaptic pool is the student's own spikes; window, tolerance, step sizes, "
+        "homeostatic rate, annealing floor (lr_final 0.05) and small iterations (1500) tuned on seed 0, not the "
+        "paper's values (no reference code)",
         "the >= 2x fall of the free-running distance is the issue's criterion, not a number from the paper",
         "max_corr and the KS-falls comparisons are our criteria for the paper's qualitative claims",
     ],
