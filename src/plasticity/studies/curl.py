@@ -370,6 +370,15 @@ STUDY = Study(
                   "saddle_inits": 5, "saddle_steps": 1500,
                   "extra_fractions_linear": [0.1, 0.5], "extra_fractions_tanh": [0.05, 0.5],
                   "extra_steps_linear": 1000, "extra_steps_tanh": 300},
+        # the reference protocol on a coarser grid that fits one CPU core in about an hour: 11 fractions, 2 inits,
+        # 1e4 steps (reference: 51 fractions, 10 inits, 1e5 steps), 6 of the 20 expansion ratios, 10 saddle inits
+        "cpu": {**_COMMON, "inits": 2, "steps_stability": 10_000, "steps_learning": 10_000,
+                "fractions_stability": [i / 10 for i in range(11)],
+                "fractions_learning": [i / 10 for i in range(11)],
+                "expansion_inputs": [20, 35, 49, 64, 77, 90], "fractions_expansion": [0.4, 0.5, 0.6, 0.7],
+                "saddle_inits": 10, "saddle_steps": 10_000,
+                "extra_fractions_linear": [0.1, 0.5], "extra_fractions_tanh": [0.05, 0.5],
+                "extra_steps_linear": 1000, "extra_steps_tanh": 300},
         "paper": {**_COMMON, "inits": 10, "steps_stability": 100_000, "steps_learning": 100_000,
                   "fractions_stability": [i / 50 for i in range(51)],
                   "fractions_learning": [i / 50 for i in range(51)],
@@ -393,7 +402,8 @@ STUDY = Study(
         "random-init protocol uses backprop feedback through flipped units; the reference's flipped random-init "
         "runs use a random DFA feedback matrix",
         "small scale: fewer steps (1500-2000 vs 1e5), fractions, expansion ratios and inits (1 per seed vs 10) than the "
-        "reference grid (paper scale holds it, not run in a session: CPU-bound, hours)",
+        "reference grid (paper scale holds it, not run in a session: CPU-bound, days on one core); cpu scale: 1e4 "
+        "steps, 11 fractions, 2 inits, 6 expansion ratios x 4 fractions, 10 saddle inits",
         "flipped units are a seeded random subset (reference: the first k units; equal in distribution)",
         "saddle part: linear 100-10-1 network, full batch on 150 samples (fig5 sweeps 50-150 samples, batch 10), "
         "no renormalisation (fig5's generating script is not in the repository), speed = steps to 1e-4 x initial "
