@@ -24,6 +24,9 @@ def test_growth_reads_the_second_half_and_the_round_off_floor():
     assert growth(np.array([1.0, 1e-3, 1e-4])) == pytest.approx(-1.0)
     assert growth(np.array([1.0, 1e-20, 1e-14])) == pytest.approx(-14.0)      # at the floor: whole-run change
     assert math.isinf(growth(np.array([1.0, 1.0, np.inf])))
+    # an instability that saturated in the first half (flat second half) still reads as growth: the cpu record
+    # at d_in 64 and 90 climbed from 5e-10 to 2e-2 by mid-run, which the second half alone read as ~0
+    assert growth(np.array([5e-10, 2.5e-2, 2.4e-2])) == pytest.approx(np.log10(2.4e-2 / 5e-10))
 
 
 def test_compressed_linear_task_has_the_same_loss_and_gradient():
