@@ -73,3 +73,11 @@ def test_curl_smoke(tmp_path):
     assert len(m["saddle"]["gd"]) == len(m["saddle"]["curl"]) == res.config["saddle_inits"]
     assert len(res.checks) == 6 and res.deviations
     assert (tmp_path / "phase.png").exists()
+
+
+def test_spearman_gives_ties_their_average_rank() -> None:
+    from plasticity.studies.curl import _spearman
+
+    # a critical fraction that saturates the grid at both ends is a monotone step: rho ~0.88, whatever the order
+    assert _spearman([9.95, 5.26, 3.47, 2.42, 1.84, 1.43], [0.7, 0.7, 0.7, 0.0, 0.0, 0.0]) == pytest.approx(0.878, abs=1e-3)
+    assert _spearman([1.43, 1.84, 2.42, 3.47, 5.26, 9.95], [0.0, 0.0, 0.0, 0.7, 0.7, 0.7]) == pytest.approx(0.878, abs=1e-3)

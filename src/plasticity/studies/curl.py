@@ -290,8 +290,9 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
 def _spearman(a: list[float], b: list[float]) -> float:
     if len(a) < 2 or np.std(b) == 0:
         return 0.0
-    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    return float(np.corrcoef(ra, rb)[0, 1])
+    from scipy.stats import spearmanr  # ties get their average rank (argsort ranked them by list order)
+
+    return float(spearmanr(a, b).statistic)
 
 
 def _plot(ctx: StudyContext, m: dict[str, Any], cfg: dict[str, Any]) -> None:
