@@ -233,7 +233,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     g = stability_sweep(cfg, cfg["d_in"], cfg["d_hidden"], fr, seed, ctx.device)
     m["stability"] = {"fractions": fr, "growth": [[_fin(v) for v in row] for row in g],
                       "critical_fraction": critical_fraction(fr, g, 0.0)}
-    ctx.log(f"[stability] {cfg['d_in']}->{cfg['d_hidden']}, input flips, renormalised: log10 growth (2nd half) "
+    ctx.log(f"[stability] {cfg['d_in']}->{cfg['d_hidden']}, input flips, renormalised: log10 growth "
             + ", ".join(f"{f:g}:{np.median(v):+.2f}" for f, v in zip(fr, g, strict=True))
             + f"; critical fraction ≈ {m['stability']['critical_fraction']:.3f}")
     lo, hi, hi_s = cfg["low_fraction"], cfg["high_fraction"], cfg["high_fraction_stability"]
