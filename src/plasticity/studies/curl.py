@@ -306,7 +306,7 @@ def _plot(ctx: StudyContext, m: dict[str, Any], cfg: dict[str, Any]) -> None:
     g = np.array([[np.nan if v is None else v for v in row] for row in st["growth"]])
     axes[0].plot(st["fractions"], np.nanmedian(g, 1), "o-")
     axes[0].axhline(0, ls="--", c="k", lw=0.8)
-    axes[0].set(xlabel="fraction of rule-flipped input units", ylabel="log10 loss growth (2nd half)",
+    axes[0].set(xlabel="fraction of rule-flipped input units", ylabel="log10 loss growth",
                 title="teacher start, renormalised")
     lr_ = m["learning"]
     r = np.array([[np.nan if v is None else v for v in row] for row in lr_["final_over_initial"]])
