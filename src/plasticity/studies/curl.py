@@ -290,7 +290,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
 def _spearman(a: list[float], b: list[float]) -> float:
     if len(a) < 2 or np.std(b) == 0:
         return 0.0
-    from scipy.stats import spearmanr  # ties get their average rank (argsort ranked them by list order)
+    from scipy.stats import spearmanr  # tied values get their average rank (a saturated grid has many ties)
 
     return float(spearmanr(a, b).statistic)
 
