@@ -7,6 +7,7 @@ import pytest
 from plasticity.errors import ConfigError
 from plasticity.studies import FAIL, INCONCLUSIVE, PASS, Check, paper
 from plasticity.studies.base import verdict
+from plasticity.studies.checks import accuracy_diff_se, accuracy_se
 
 VALUES = {"acc": 0.98, "bp": 0.99, "claim": True}
 
@@ -67,3 +68,37 @@ def test_verdict_order() -> None:
     assert verdict([PASS, INCONCLUSIVE]) == INCONCLUSIVE
     assert verdict([INCONCLUSIVE, FAIL]) == FAIL
     assert verdict([]) == FAIL
+
+
+def test_a_difference_inside_the_noise_is_inconclusive() -> None:
+    """Devices paper, seed 0: uni 0.8824 vs bi 0.8804 on 10k images differ by 0.2 points, s.e. ~0.46 points."""
+    se = accuracy_diff_se(0.8824, 0.8804, 10_000)
+    assert se == pytest.approx(0.00457, abs=1e-4)
+    r = Check("uni - bi", 0.002, ">", 0.0, se=se).evaluate(VALUES)
+    assert r.status == INCONCLUSIVE and "inside the noise" in r.note and "2 s.e." in r.paper
+    assert Check("uni - bi", 0.02, ">", 0.0, se=se).evaluate(VALUES).status == PASS
+    assert Check("uni - bi", -0.02, ">", 0.0, se=se).evaluate(VALUES).status == FAIL
+
+
+def test_noise_zone_sits_at_the_tolerance_edge() -> None:
+    se = 100 * accuracy_se(0.98, 10_000)  # 0.14 points
+    # "DFA within 1 point of BP": -0.5 clears -1 by 0.5 > 2 s.e.; -0.9 is inside the noise; -1.5 fails
+    assert Check("gap", -0.5, ">=", -1.0, se=se).evaluate(VALUES).status == PASS
+    assert Check("gap", -0.9, ">=", -1.0, se=se).evaluate(VALUES).status == INCONCLUSIVE
+    assert Check("gap", -1.5, ">=", -1.0, se=se).evaluate(VALUES).status == FAIL
+    assert Check("err", 1.2, "<=", 1.0, tol=0.25, se=se).evaluate(VALUES).status == INCONCLUSIVE
+    assert Check("err", 0.9, "<=", 1.0, tol=0.25, se=se).evaluate(VALUES).status == PASS
+    assert Check("d", 0.05, "~", 0.0, tol=1.0, se=0.1).evaluate(VALUES).status == PASS
+    assert Check("d", 0.95, "~", 0.0, tol=1.0, se=0.1).evaluate(VALUES).status == INCONCLUSIVE
+    assert Check("gap", -0.9, ">=", -1.0, se=0.0).evaluate(VALUES).status == PASS  # se 0: no noise zone
+
+
+def test_bad_noise_margin_names_the_key() -> None:
+    with pytest.raises(ConfigError, match="se=-1"):
+        Check("x", 1.0, ">", 0.0, se=-1.0)
+    with pytest.raises(ConfigError, match="se="):
+        Check("x", True, "true", se=0.1)
+    with pytest.raises(ConfigError, match="z=0"):
+        Check("x", 1.0, ">", 0.0, se=0.1, z=0.0)
+    with pytest.raises(ConfigError, match="positive evaluation size"):
+        accuracy_diff_se(0.9, 0.8, 0)

@@ -12,14 +12,16 @@ import pytest
 from plasticity.studies import SCALES, get_study, list_studies, schema
 from plasticity.studies import ledger as L
 from plasticity.studies.base import StudyResult
-from plasticity.studies.checks import CheckResult
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _result(seed: int = 3) -> StudyResult:
-    cfg = get_study("dendrites").config("small")
-    return StudyResult("dendrites", "small", cfg, {"x": 1.0}, [CheckResult("c", 1.0, "> 0", True)], [], "/nowhere",
+    """A dendrites small result whose metrics are a real record's and whose verdicts are the current checks'."""
+    study = get_study("dendrites")
+    cfg = study.config("small")
+    metrics = json.loads((REPO / "results" / "dendrites" / "small" / "seed0.json").read_text())["metrics"]
+    return StudyResult("dendrites", "small", cfg, metrics, study.evaluate(metrics, cfg), [], "/nowhere",
                        1.5, deviations=["d"], seeds=[seed], tuned_seeds=[0])
 
 
@@ -41,6 +43,31 @@ def test_changed_config_makes_record_stale(tmp_path: Path) -> None:
     p.write_text(json.dumps(d))
     stale = L.stale_records(tmp_path)
     assert len(stale) == 1 and "seed3.json" in stale[0] and "re-run" in stale[0]
+
+
+def test_changed_verdicts_make_record_stale_and_recheck_reevaluates_them(tmp_path: Path) -> None:
+    p = L.record(_result(), root=tmp_path)
+    d = json.loads(p.read_text())
+    first = d["checks"][0]["name"]
+    d["checks"][0]["status"] = "FAIL"  # as if the check had been declared differently when the run was recorded
+    d["status"] = "FAIL"
+    p.write_text(json.dumps(d))
+    stale = L.stale_records(tmp_path)
+    assert len(stale) == 1 and "verdicts differ" in stale[0] and first in stale[0] and "--recheck" in stale[0]
+    assert L.recheck(tmp_path, revision="abc") == [p]
+    d2 = json.loads(p.read_text())
+    assert d2["metrics"] == d["metrics"] and d2["status"] == "PASS" and d2["checks"][0]["status"] == "PASS"
+    assert d2["rechecks"][0]["revision"] == "abc" and d2["rechecks"][0]["status_before"] == "FAIL"
+    assert d2["rechecks"][0]["checks_before"][first] == "FAIL"
+    assert L.stale_records(tmp_path) == [] and L.recheck(tmp_path) == []
+
+
+def test_recheck_leaves_a_changed_config_to_a_rerun(tmp_path: Path) -> None:
+    p = L.record(_result(), root=tmp_path)
+    d = json.loads(p.read_text())
+    d["config_hash"], d["checks"][0]["status"] = "0" * 16, "FAIL"
+    p.write_text(json.dumps(d))
+    assert L.recheck(tmp_path) == [] and "config hash" in L.stale_records(tmp_path)[0]
 
 
 def test_record_refuses_overrides(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from .download import download
 from .graphs import graph_pair_task, random_digraph_distances
 from .idx import IDX_FILES, has_dataset, load_idx_dataset, read_idx, resolve_data_dir
 from .modadd import modular_addition, one_hot_pairs
-from .registry import DATASETS, load_dataset
+from .registry import DATASETS, load_dataset, n_test_examples
 from .synthetic import student_teacher, xor5d
 from .task import TaskData
 
@@ -22,6 +22,7 @@ __all__ = [
     "load_digits",
     "load_idx_dataset",
     "modular_addition",
+    "n_test_examples",
     "one_hot_pairs",
     "random_digraph_distances",
     "read_idx",

@@ -23,6 +23,15 @@ DATASETS: dict[str, Callable[..., TaskData]] = {
 }
 
 
+_TEST_SIZES = {"mnist": 10_000, "fashion-mnist": 10_000, "digits": 360}
+
+
+def n_test_examples(name: str) -> int:
+    """Size of a classification dataset's whole test split, without loading it (digits: the default 20 % split),
+    for the evaluation-noise margin of study checks."""
+    return _TEST_SIZES[check_choice("dataset", name, _TEST_SIZES)]
+
+
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, **kwargs: Any) -> TaskData:
     """Load dataset ``name`` (see ``DATASETS``); file-based ones read ``data_dir`` / ``$PLASTICITY_DATA``."""
     return DATASETS[check_choice("dataset", name, DATASETS)](data_dir=data_dir, **kwargs)

@@ -20,6 +20,28 @@ PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 STATUSES = (PASS, FAIL, INCONCLUSIVE)
 OPS: dict[str, Callable[[float, float], bool]] = {">": operator.gt, ">=": operator.ge, "<": operator.lt,
                                                  "<=": operator.le}
+NOISE_Z = 2.0
+"""Our criterion: a measured value closer to its threshold than ``NOISE_Z`` standard errors is inside the noise."""
+
+
+def accuracy_se(p: float, n: int) -> float:
+    """Binomial standard error of an accuracy (or error rate) ``p`` scored on ``n`` examples."""
+    if n <= 0:
+        raise ConfigError(f"accuracy_se needs a positive evaluation size, got n={n}")
+    return math.sqrt(max(p * (1 - p), 0.0) / n)
+
+
+def accuracy_diff_se(p1: float, p2: float, n1: int, n2: int | None = None) -> float:
+    """Binomial standard error of ``p1 - p2``, two accuracies scored on ``n1`` and ``n2`` (default ``n1``) examples.
+
+    Evaluation noise only, and unpaired: two models scored on the same examples make correlated errors, so this
+    over-states the noise of their difference (conservative). Training noise between seeds is what ``--seeds``
+    measures.
+    """
+    n2 = n1 if n2 is None else n2
+    if n1 <= 0 or n2 <= 0:
+        raise ConfigError(f"accuracy_diff_se needs positive evaluation sizes, got n1={n1}, n2={n2}")
+    return math.sqrt(max(p1 * (1 - p1), 0.0) / n1 + max(p2 * (1 - p2), 0.0) / n2)
 
 
 class PaperValue:
@@ -84,7 +106,9 @@ class Check:
     value and the ``floor`` it must reach (e.g. BP accuracy ≥ 5× chance); below it the verdict is
     INCONCLUSIVE. ``guards`` adds further (name, value, floor) premises of the same kind, e.g. "the source task
     transfers at all" beside "the baseline learned". ``seed_rate`` is the fraction of seeds that must pass when a
-    study runs over several seeds.
+    study runs over several seeds. ``se`` is the measurement's standard error (e.g. :func:`accuracy_diff_se`, in
+    the value's units): a value within ``z`` standard errors of its threshold (``target`` moved by ``tol``) is
+    INCONCLUSIVE, because one run cannot tell which side of the threshold it is on.
     """
 
     name: str
@@ -98,6 +122,8 @@ class Check:
     detail: str = ""
     seed_rate: float = 1.0
     guards: tuple[tuple[str, float, float], ...] = ()
+    se: float | None = None
+    z: float = NOISE_Z
 
     def __post_init__(self) -> None:
         if self.op not in (*OPS, "~", "true"):
@@ -106,12 +132,19 @@ class Check:
             raise ConfigError(f"check {self.name!r}: reference and floor go together (both or neither)")
         if not 0.0 < self.seed_rate <= 1.0:
             raise ConfigError(f"check {self.name!r}: seed_rate={self.seed_rate} out of range; allowed: (0, 1]")
+        if self.se is not None and (self.op == "true" or not _finite(self.se) or self.se < 0):
+            raise ConfigError(f"check {self.name!r}: se={self.se} not allowed; se is a finite number >= 0, for "
+                              "ops >, >=, <, <=, ~")
+        if not (_finite(self.z) and self.z > 0):
+            raise ConfigError(f"check {self.name!r}: z={self.z} out of range; allowed: > 0")
 
     def evaluate(self, paper_values: Mapping[str, Any]) -> CheckResult:
         """Resolve the target, apply the guard and compare."""
         target = self.target.resolve(paper_values) if isinstance(self.target, PaperValue) else self.target
         label = self.target.label if isinstance(self.target, PaperValue) else "criterion"
         want = _describe(self.op, target, self.tol)
+        if self.se is not None:
+            want = f"{want}, beyond {self.z:g} s.e. ({_num(float(self.z * self.se))})"
         detail = self.detail
         guards = ([(self.reference_name, self.reference, self.floor)] if self.reference is not None else [])
         guards += list(self.guards)
@@ -128,7 +161,14 @@ class Check:
                                seed_rate=self.seed_rate)
         if self.op == "true":
             ok = bool(self.value) == (bool(target) if isinstance(self.target, PaperValue) else True)
-        elif self.op == "~":
+            return CheckResult(self.name, _val(self.value), want, ok, detail, PASS if ok else FAIL, label,
+                               seed_rate=self.seed_rate)
+        margin = _margin(self.op, float(self.value), float(target), self.tol)
+        if self.se is not None and abs(margin) < self.z * self.se:
+            return CheckResult(self.name, _val(self.value), want, False, detail, INCONCLUSIVE, label,
+                               f"inside the noise: {_num(abs(margin))} from the threshold, under {self.z:g} s.e. "
+                               f"= {_num(float(self.z * self.se))}", seed_rate=self.seed_rate)
+        if self.op == "~":
             ok = abs(float(self.value) - float(target)) <= self.tol
         elif self.op in (">", ">="):
             ok = OPS[self.op](float(self.value), float(target) - self.tol)
@@ -136,6 +176,15 @@ class Check:
             ok = OPS[self.op](float(self.value), float(target) + self.tol)
         return CheckResult(self.name, _val(self.value), want, ok, detail, PASS if ok else FAIL, label,
                            seed_rate=self.seed_rate)
+
+
+def _margin(op: str, value: float, target: float, tol: float) -> float:
+    """Signed distance of ``value`` from the check's threshold, positive on the passing side."""
+    if op == "~":
+        return tol - abs(value - target)
+    if op in (">", ">="):
+        return value - (target - tol)
+    return (target + tol) - value
 
 
 def _finite(x: Any) -> bool:

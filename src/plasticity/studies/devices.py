@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data import batches, load_dataset
+from ..data import batches, load_dataset, n_test_examples
 from ..geometry import DeviceSynapses
 from ..lab.trainer import evaluate
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
-from .checks import Check, paper
+from .checks import Check, accuracy_diff_se, paper
 
 
 def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any, seed: int,
@@ -51,7 +51,8 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
         data = data.subset(n_train=cfg["n_train"])
     data = data.to(ctx.device)
     variants: dict[str, dict[str, Any] | None] = {"software": None, **cfg["devices"]}
-    res: dict[str, Any] = {"dataset": name, "n_classes": int(data.n_classes), "variants": {}}
+    res: dict[str, Any] = {"dataset": name, "n_classes": int(data.n_classes), "n_test": int(data.y_test.numel()),
+                           "variants": {}}
     for key, dcfg in variants.items():
         accs = [train_one(dcfg, cfg, data, s, ctx) for s in ctx.sub_seeds(cfg["seeds"])]
         res["variants"][key] = {"config": dcfg, "accs": accs, "mean": float(np.mean(accs))}
@@ -84,6 +85,9 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     v = {k: x["mean"] for k, x in metrics["variants"].items()}
     chance = 1.0 / metrics.get("n_classes", 10)
     guard = {"reference": v["software"], "floor": 5 * chance, "reference_name": "software SGD accuracy"}
+    # evaluation noise of a difference of two test accuracies, each a mean over replicates scored on the same test
+    # images, so n_test, not n_test x seeds (records before n_test was stored used the whole test split)
+    n_test = int(metrics.get("n_test") or n_test_examples(metrics["dataset"]))
     out = []
     if "nonlinear32_uni" in v and "nonlinear32_bi" in v:
         # both schemes at chance would make "uni beats bi" a coin flip: the better one must have learned
@@ -91,12 +95,14 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
                    5 * chance)
         out.append(Check("32 levels, strong nonlinearity: unidirectional minus bidirectional accuracy",
                          v["nonlinear32_uni"] - v["nonlinear32_bi"], ">", 0.0, **guard, guards=(learned,),
+                         se=accuracy_diff_se(v["nonlinear32_uni"], v["nonlinear32_bi"], n_test),
                          detail=f"{v['nonlinear32_uni']:.4f} vs {v['nonlinear32_bi']:.4f}, mean test acc over "
-                                f"{cfg['seeds']} seeds on {metrics['dataset']}"))
+                                f"{cfg['seeds']} seeds on {metrics['dataset']} ({n_test} test images each)"))
     if "linear1024" in v:
         out.append(Check("software minus linear 1024-level device accuracy, points",
                          100 * (v["software"] - v["linear1024"]), "<", paper("linear_near_software_points"),
-                         **guard, detail=f"software {v['software']:.4f}, device {v['linear1024']:.4f}"))
+                         **guard, se=100 * accuracy_diff_se(v["software"], v["linear1024"], n_test),
+                         detail=f"software {v['software']:.4f}, device {v['linear1024']:.4f}"))
     return out
 
 

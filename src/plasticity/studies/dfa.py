@@ -31,7 +31,7 @@ from ..lab.trainer import evaluate
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
-from .checks import Check, paper
+from .checks import Check, accuracy_diff_se, accuracy_se, paper
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
@@ -156,11 +156,13 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     for name, d in m["datasets"].items():
         r = d["rules"]
         floor = 5.0 / d["n_classes"]
+        n = int(d["n_test"])
         if "bp" in r and "dfa" in r:
             out.append(Check(f"{name}: DFA minus BP test accuracy, points", 100 * (r["dfa"]["test_accuracy"]
                                                                                   - r["bp"]["test_accuracy"]),
                              ">=", -paper("dfa_within_bp_points"), reference=r["bp"]["test_accuracy"], floor=floor,
                              reference_name="BP test accuracy",
+                             se=100 * accuracy_diff_se(r["dfa"]["test_accuracy"], r["bp"]["test_accuracy"], n),
                              detail=f"DFA {r['dfa']['test_accuracy']:.4f} (lr {r['dfa']['chosen_lr']:g}) vs BP "
                                     f"{r['bp']['test_accuracy']:.4f} (lr {r['bp']['chosen_lr']:g})"))
         if "dfa" in r and "dfa-optical" in r:
@@ -168,6 +170,7 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
                              100 * (r["dfa-optical"]["test_accuracy"] - r["dfa"]["test_accuracy"]), ">=",
                              -paper("optical_within_dfa_points"), reference=r["dfa"]["test_accuracy"], floor=floor,
                              reference_name="digital DFA test accuracy",
+                             se=100 * accuracy_diff_se(r["dfa-optical"]["test_accuracy"], r["dfa"]["test_accuracy"], n),
                              detail=f"optical {r['dfa-optical']['test_accuracy']:.4f}"))
         if "dfa" in r:
             out.append(Check(f"{name}: angle between DFA's and BP's hidden-layer updates, degrees",
@@ -176,6 +179,7 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
         if cfg["paper_protocol"] and name == "mnist" and "dfa" in r:
             out.append(Check("MNIST DFA test error, % (Nøkland's 784-800-800-10 protocol)",
                              r["dfa"]["test_error_pct"], "<=", paper("mnist_dfa_test_error_pct"), tol=0.25,
+                             se=100 * accuracy_se(r["dfa"]["test_accuracy"], n),
                              detail=f"after {cfg['epochs']} epochs"))
     return out
 

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from ..analysis.alignment import update_alignment
 from ..circuits.disinhibition import EIMicrocircuit, SoftReLU, ei_mlp, single_synapse_curve
-from ..data import batches, load_dataset
+from ..data import batches, load_dataset, n_test_examples
 from ..errors import ConfigError
 from ..lab.trainer import evaluate
 from ..rules.backprop import Backprop
@@ -44,7 +44,7 @@ from ..rules.base import StepReport
 from ..rules.dfa import DirectFeedbackAlignment
 from ..rules.disinhibition import VARIANTS, Disinhibition
 from .base import Study, StudyContext
-from .checks import Check
+from .checks import Check, accuracy_diff_se
 
 DEVIATIONS = [
     "small scale: 1 hidden layer of 256, the first 10000 training images (9000 train, 1000 validation), 3 epochs, "
@@ -290,14 +290,16 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
         if "bp" not in res or "closed-loop" not in res:
             continue
         bp, cl = res["bp"]["test"], res["closed-loop"]["test"]
+        n_test = n_test_examples(key.rsplit("_h", 1)[0])  # every net is scored on its whole test split
         guard = {"reference": bp, "floor": cfg["bp_floor_x_chance"] * chance, "reference_name": "BP test accuracy"}
         out.append(Check(f"{key}: BP minus closed-loop test accuracy, points", 100 * (bp - cl), "<=",
-                         cfg["acc_tol"], **guard, detail=f"BP {bp:.4f} vs closed-loop {cl:.4f}; the tolerance is our reading of the "
+                         cfg["acc_tol"], **guard, se=100 * accuracy_diff_se(bp, cl, n_test), detail=f"BP {bp:.4f} vs closed-loop {cl:.4f}; the tolerance is our reading of the "
                                 "paper's 'comparable to BP' (paper_values['claim_table'])"))
         if "readout" in res:
             ro = res["readout"]["test"]
             out.append(Check(f"{key}: closed-loop minus readout-only test accuracy, points", 100 * (cl - ro), ">",
-                             0.0, **guard, detail=f"closed-loop {cl:.4f} vs readout-only {ro:.4f}"))
+                             0.0, **guard, se=100 * accuracy_diff_se(cl, ro, n_test),
+                             detail=f"closed-loop {cl:.4f} vs readout-only {ro:.4f}"))
         for when in ("align_init", "align_trained"):
             if when not in res:
                 continue

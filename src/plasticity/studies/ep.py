@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from ..analysis.ep_gradcheck import ep_gradient_check, jacobian_asymmetry
-from ..data import DATASETS, load_dataset
+from ..data import DATASETS, load_dataset, n_test_examples
 from ..data.task import TaskData
 from ..errors import ConfigError, check_choice, check_range
 from ..lab.trainer import Callback, Trainer
@@ -42,7 +42,7 @@ from ..rules.backprop import Backprop
 from ..rules.base import LearningRule
 from ..rules.ep import EquilibriumPropagation
 from .base import Study, StudyContext
-from .checks import Check
+from .checks import Check, accuracy_diff_se
 
 SCHEDULES = ("none", "cosine")
 OPTIMIZERS = ("sgd", "adamw")
@@ -292,7 +292,19 @@ def _recovered(sym: float, asym: float, homeo: float) -> float:
     return (homeo - asym) / (sym - asym) if sym > asym else float("nan")
 
 
+def _n_eval(cfg: dict[str, Any], name: str) -> int:
+    """Test images an accuracy of dataset ``name`` was scored on (the whole test split, or ``n_test`` of it)."""
+    full = n_test_examples(name)
+    return min(cfg["n_test"], full) if cfg["n_test"] else full
+
+
 def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
+    n_main = _n_eval(cfg, cfg["dataset"])
+    n_asym = _n_eval(cfg, cfg["asym_dataset"] or cfg["dataset"])
+
+    def se(a: float, b: float, n: int = n_main) -> float:  # evaluation noise of a difference, in points
+        return 100 * accuracy_diff_se(a, b, n)
+
     floor = 5.0 / metrics["sizes"][-1]  # a reference must reach 5x chance before a comparison with it means anything
     out = [Check("hEP gradient vs BPTT, min cosine over layers", metrics["cos_min_hep"], ">", 0.99,
                  detail=f"N={cfg['gc_n']}, |beta|={cfg['gc_beta']}; the paper: the finite-nudge bias vanishes"),
@@ -306,16 +318,19 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
             if v in acc:
                 out.append(Check(f"{v} EP accuracy minus BP(TT), points", 100 * (acc[v] - acc["bp"]), ">=", -2.0,
                                  reference=acc["bp"], floor=floor, reference_name="BP(TT) test accuracy",
+                                 se=se(acc[v], acc["bp"]),
                                  detail=f"{acc[v]:.4f} vs BP {acc['bp']:.4f}"))
     if "noisy_classic" in acc and "classic" in acc:
         out.append(Check(f"sigma={cfg['sigma']}: classic EP (beta={cfg['beta_classic']}) collapses, drop in points",
                          100 * (acc["classic"] - acc["noisy_classic"]), ">", 20.0,
                          reference=acc["classic"], floor=floor, reference_name="noise-free classic EP accuracy",
+                         se=se(acc["classic"], acc["noisy_classic"]),
                          detail=f"noisy accuracy {acc['noisy_classic']:.4f}; paper "
                                 f"{pv['mnist_classic_ep_beta0.1']:.3f} -> {pv['mnist_noise_classic_ep']:.3f}"))
     if "noisy_hep" in acc and "hep" in acc:
         out.append(Check(f"sigma={cfg['sigma']}: hEP holds, drop in points", 100 * (acc["hep"] - acc["noisy_hep"]),
                          "<=", 2.0, reference=acc["hep"], floor=floor, reference_name="noise-free hEP accuracy",
+                         se=se(acc["hep"], acc["noisy_hep"]),
                          detail=f"noisy accuracy {acc['noisy_hep']:.4f}; paper {pv['mnist_hep_N10']:.3f} -> "
                                 f"{pv['mnist_noise_hep']:.3f}"))
     if {"gep_sym", "gep"} <= acc.keys():
@@ -326,6 +341,7 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
         guard = {"reference": acc["gep_sym"], "floor": floor, "reference_name": "gEP on the symmetric net"}
         out.append(Check(f"asymmetric net without homeostasis loses accuracy vs symmetric, points (mean of {n} "
                          f"seeds, net {metrics.get('asym_sizes')})", loss, ">", 1.0, **guard,
+                         se=se(acc["gep_sym"], acc["gep"], n_asym),
                          detail=f"gEP asymmetric {per_seed('gep')} vs symmetric {per_seed('gep_sym')}"))
         if "gep_homeo" in acc:
             frac = _recovered(acc["gep_sym"], acc["gep"], acc["gep_homeo"])

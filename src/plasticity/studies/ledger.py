@@ -3,7 +3,10 @@
 ``plasticity study run NAME --scale S --seeds 0-2 --record`` writes ``results/NAME/S/seed<k>.json`` with the
 config and its hash, the git revision, the command, the wall time, the device, the torch version, the
 metrics, the check verdicts and the deviations. A record whose config hash no longer matches the study's
-current config for that scale is *stale*: re-run it or delete it, never edit it by hand. The docs gallery
+current config for that scale is *stale*: re-run it or delete it, never edit it by hand. A record whose stored
+verdicts differ from what the study's current checks say about its stored metrics is stale too; besides a
+re-run, :func:`recheck` may re-evaluate it (the metrics stay as measured; the record keeps a ``rechecks`` entry
+with the revision, the date and the verdicts before). The docs gallery
 and the README's results table are generated from these records (:func:`summary_rows`, :func:`markdown_table`).
 """
 
@@ -24,6 +27,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..utils import atomic_write_json, atomic_write_text
 from .base import LEDGER_SCALES, StudyResult, verdict
+from .checks import CheckResult
 
 README_START, README_END = "<!-- ledger:start -->", "<!-- ledger:end -->"
 MAX_FIGURE_BYTES = 400_000
@@ -136,8 +140,26 @@ def load_records(root: Path | None = None) -> list[dict[str, Any]]:
     return sorted(recs, key=lambda d: (d["study"], d["scale"], d["seed"]))
 
 
+def current_verdicts(d: dict[str, Any]) -> list[CheckResult]:
+    """The study's current checks evaluated on a record's stored metrics and config."""
+    from . import get_study
+
+    return get_study(d["study"]).evaluate(d["metrics"], d["config"])
+
+
+def _verdicts_differ(d: dict[str, Any]) -> list[str]:
+    """Names of checks whose stored status differs from the current checks' (added or removed checks count)."""
+    try:
+        now = {c.name: c.status for c in current_verdicts(d)}
+    except (KeyError, TypeError, ValueError, ConfigError) as e:
+        return [f"(the current checks cannot read its metrics: {type(e).__name__}: {e})"]
+    then = {c["name"]: c["status"] for c in d["checks"]}
+    return sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
+
+
 def stale_records(root: Path | None = None) -> list[str]:
-    """Records whose config hash differs from the study's current config at that scale (or unknown study)."""
+    """Records whose config hash differs from the study's current config at that scale (or unknown study), or
+    whose stored verdicts differ from the current checks on the stored metrics."""
     from . import get_study, list_studies
 
     names = set(list_studies())
@@ -151,7 +173,37 @@ def stale_records(root: Path | None = None) -> list[str]:
             stale.append(f"{d['_path']}: config hash {d['config_hash']} != current {now}; re-run "
                          f"`plasticity study run {d['study']} --scale {d['scale']} --seeds {d['seed']} --record` "
                          "or delete it")
+            continue
+        changed = _verdicts_differ(d)
+        if changed:
+            stale.append(f"{d['_path']}: stored verdicts differ from the current checks on its metrics "
+                         f"({'; '.join(changed)}); re-run it, or re-evaluate its stored metrics with "
+                         "`python -m plasticity.studies.ledger --recheck`")
     return stale
+
+
+def recheck(root: Path | None = None, revision: str | None = None) -> list[Path]:
+    """Re-evaluate the current checks on each record's stored metrics where the verdicts differ; returns the
+    records rewritten. Only records whose config hash is current: a changed config needs a re-run."""
+    from . import get_study, list_studies
+
+    names = set(list_studies())
+    done = []
+    for d in load_records(root):
+        if d["study"] not in names or d["scale"] not in get_study(d["study"]).scales:
+            continue
+        if config_hash(get_study(d["study"]).config(d["scale"])) != d["config_hash"] or not _verdicts_differ(d):
+            continue
+        checks = current_verdicts(d)
+        path = Path(d.pop("_path"))
+        entry = {"revision": revision or git_revision(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                 "status_before": d["status"], "checks_before": {c["name"]: c["status"] for c in d["checks"]}}
+        d["checks"] = [c.__dict__ for c in checks]
+        d["status"] = verdict([c.status for c in checks])
+        d["rechecks"] = [*d.get("rechecks", []), entry]
+        atomic_write_json(path, d)
+        done.append(path)
+    return done
 
 
 def summary_rows(root: Path | None = None) -> list[dict[str, Any]]:
@@ -177,10 +229,15 @@ def summary_rows(root: Path | None = None) -> list[dict[str, Any]]:
                 "checks": _check_rates(recs),
                 "wall_s": sum(r["wall_s"] for r in recs), "device": recs[0]["device"],
                 "revision": ",".join(sorted({r["revision"][:9] + ("+" if "dirty" in r["revision"] else "")
-                                             for r in recs})),
+                                             for r in recs})) + _rechecked(recs),
                 "date": max(r["date"] for r in recs)[:10], "title": study.title,
             })
     return rows
+
+
+def _rechecked(recs: list[dict[str, Any]]) -> str:
+    revs = sorted({r["rechecks"][-1]["revision"][:9] for r in recs if r.get("rechecks")})
+    return f" (checks re-evaluated at {','.join(revs)})" if revs else ""
 
 
 def _check_rates(recs: list[dict[str, Any]]) -> str:
@@ -231,7 +288,12 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--readme", type=Path, default=None, help="update the table between the ledger markers")
+    ap.add_argument("--recheck", action="store_true",
+                    help="re-evaluate the current checks on the stored metrics of records whose verdicts differ")
     args = ap.parse_args()
+    if args.recheck:
+        for p in recheck():
+            print("RECHECKED", p)
     print(markdown_table())
     stale = stale_records()
     for s in stale:

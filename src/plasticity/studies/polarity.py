@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from ..data import load_dataset
 from ..geometry import FixedPolarity
 from .base import Study, StudyContext
-from .checks import Check
+from .checks import Check, accuracy_diff_se
 
 CONDITIONS = ("free", "informed", "random")
 TRANSFER = ("none", "weights", "polarity", "polarity_free", "random_polarity")
@@ -411,16 +411,20 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
                  "reference_name": f"no-transfer val acc at n={tf['sizes'][-1]} (chance 0.1)",
                  "guards": (("full-weight transfer minus no transfer, val acc (mean over sizes)",
                              fv["weights"] - fv["none"], cfg["transfer_floor"]),)}
+        # evaluation noise: every accuracy here is scored on the same tf_n_val validation images (a median over
+        # replicates, a mean over sizes), so the s.e. of one difference on tf_n_val images (conservative)
+        n_val = int(cfg["tf_n_val"])
         # reported beside the check: does the *transferred* pattern beat a random frozen one?
         out += [
             Check("Fashion-MNIST: polarity transfer minus no transfer, val acc (mean over sizes)",
-                  fv["polarity"] - fv["none"], ">", 0.0, **guard,
+                  fv["polarity"] - fv["none"], ">", 0.0, **guard, se=accuracy_diff_se(fv["polarity"], fv["none"], n_val),
                   detail=f"polarity minus random polarity {fv['polarity'] - fv['random_polarity']:+.4f}, "
                          f"polarity-transferred init trained free minus no transfer "
                          f"{fv['polarity_free'] - fv['none']:+.4f}; per size "
                          + ", ".join(f"{c} {[round(v, 3) for v in tf[c]['final_val']]}" for c in TRANSFER)),
             Check(f"Fashion-MNIST n={tf['sizes'][0]}: polarity transfer minus full-weight transfer, val acc",
                   tf["polarity"]["final_val"][0] - tf["weights"]["final_val"][0], ">=", 0.0, **guard,
+                  se=accuracy_diff_se(tf["polarity"]["final_val"][0], tf["weights"]["final_val"][0], n_val),
                   detail=f"test acc (read once) polarity {tf['polarity']['test'][0]:.3f}, weights "
                          f"{tf['weights']['test'][0]:.3f}, none {tf['none']['test'][0]:.3f}"),
         ]
