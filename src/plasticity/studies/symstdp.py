@@ -57,7 +57,7 @@ from ..spiking.symstdp import (
     run_pass,
 )
 from .base import Study, StudyContext
-from .checks import Check, paper
+from .checks import Check, accuracy_se, paper
 
 # our floor (x chance) the one-image-at-a-time run must clear before the batched run is compared with it
 LEARNED_FACTOR = 2.0
@@ -207,12 +207,13 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
              f"{stages}, batch {metrics['batch_size']}, dt {metrics['dt']} ms; {split} split")
     out = [Check(f"{metrics['dataset']} {split} accuracy of the class layer, x chance", acc / chance, ">",
                  paper("far_above_chance_factor"), detail=where)]
+    se = accuracy_se(acc, int(metrics[f"{split}_n"]))  # evaluation noise of the accuracy
     if metrics["dataset"] == "mnist" and metrics["n_exc"] == 400:
-        out.append(Check("MNIST accuracy at 400 excitatory neurons", acc, ">=", paper("mnist_400_target"),
+        out.append(Check("MNIST accuracy at 400 excitatory neurons", acc, ">=", paper("mnist_400_target"), se=se,
                          detail=where))
     if metrics["dataset"] == "mnist" and metrics["n_exc"] == 6400:
         out.append(Check("MNIST accuracy at 6400 excitatory neurons", acc, "~", paper("mnist_6400"), tol=0.01,
-                         detail=where))
+                         se=se, detail=where))
     if "online_accuracy" in metrics:
         on, ba = float(metrics["online_accuracy"]), float(metrics["batched_accuracy"])
         n = int(metrics["compare_n_eval"])
