@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import plasticity as P
-from plasticity.data import batches, load_dataset, student_teacher, xor5d
+from plasticity.data import batches, load_dataset, n_test_examples, student_teacher, xor5d
 from plasticity.data.batches import n_batches
 
 
@@ -13,6 +13,13 @@ def test_digits_fixed_stratified_split():
     assert d.x_train.shape == (1437, 1, 8, 8) and d.x_test.shape == (360, 1, 8, 8)
     assert torch.bincount(d.y_test).min() >= 35
     assert torch.equal(load_dataset("digits").y_test, d.y_test)
+
+
+def test_test_split_sizes_match_the_loaders():
+    assert n_test_examples("digits") == load_dataset("digits").x_test.shape[0] == 360
+    assert n_test_examples("mnist") == n_test_examples("fashion-mnist") == 10_000
+    with pytest.raises(P.ConfigError, match="dataset"):
+        n_test_examples("cifar10")
 
 
 def test_synthetic_tasks_are_seeded():
