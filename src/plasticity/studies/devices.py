@@ -1,6 +1,6 @@
 """Adaptive learning rule for hardware DNNs using electronic synapse devices (Lim et al., 2017).
 
-An MLP on digits (MNIST at paper scale) is trained with backprop whose updates go through
+An MLP on MNIST (a 10k-image subset at small scale, digits at smoke) is trained with backprop whose updates go through
 ``DeviceSynapses``: every weight is a conductance pair G⁺ − G⁻ with a finite number of levels and
 nonlinear potentiation/depression curves. We compare software SGD, a linear 1024-level device, and
 32-level devices with strong nonlinearity under the ``bidirectional`` scheme (potentiate one device,
@@ -128,7 +128,9 @@ STUDY = Study(
     scales={
         "smoke": {**_BASE, "dataset": "digits", "n_train": 300, "seeds": 1, "epochs": 1, "hidden": [32],
                   "devices": {k: _DEVICES[k] for k in ("linear1024", "nonlinear32_bi", "nonlinear32_uni")}},
-        "small": {**_BASE, "dataset": "digits", "seeds": 3, "epochs": 15},
+        # MNIST, not digits: 360 digits test images give a 2 s.e. noise margin of ~3 points on an accuracy difference,
+        # which cannot resolve the paper's "within 1 point"; 10k MNIST test images give ~0.6 points
+        "small": {**_BASE, "dataset": "mnist", "n_train": 10000, "seeds": 3, "epochs": 10},
         # one network per device per study seed, as the paper shows one run per device; more runs: --seeds 0-4
         "paper": {**_BASE, "dataset": "mnist", "seeds": 1, "epochs": 20, "hidden": [300, 100]},
     },
@@ -137,7 +139,8 @@ STUDY = Study(
     # The paper reports the linear high-range device "near software"; we read "near" as within 1 point.
     paper_values={"unidirectional_beats_bidirectional": True, "linear_near_software_points": 1.0},
     deviations=[
-        "digits (8x8) at small scale instead of MNIST; MNIST only at paper scale",
+        "small: 10k of MNIST's 60k training images, 784-100-100-10 and 10 epochs (the paper: all 60k, "
+        "784-300-100-10, 20 epochs, as our paper scale runs); smoke runs on digits",
         "device model: a generic exponential potentiation/depression curve with `nonlinearity` as its shape "
         "parameter, not the paper's measured PCMO device curves",
         "refresh of saturated unidirectional pairs follows our DeviceSynapses scheme, not a circuit-level "
