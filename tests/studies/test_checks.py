@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 
 from plasticity.errors import ConfigError
 from plasticity.studies import FAIL, INCONCLUSIVE, PASS, Check, paper
@@ -102,3 +104,27 @@ def test_bad_noise_margin_names_the_key() -> None:
         Check("x", 1.0, ">", 0.0, se=0.1, z=0.0)
     with pytest.raises(ConfigError, match="positive evaluation size"):
         accuracy_diff_se(0.9, 0.8, 0)
+
+
+def test_paired_diff_se_is_the_sd_of_per_example_differences() -> None:
+    """Two models that err on the same examples: the paired s.e. is far below the unpaired binomial one."""
+    from plasticity.studies.checks import paired_diff_se
+
+    rng = np.random.default_rng(0)
+    a = rng.random(10_000) < 0.88
+    b = a.copy()
+    flip = rng.choice(10_000, 300, replace=False)           # 3 % discordant examples
+    b[flip] = ~b[flip]
+    se = paired_diff_se(a, b)
+    d = a.astype(float) - b.astype(float)
+    assert se == pytest.approx(d.std(ddof=1) / 100.0)
+    assert se < 0.5 * accuracy_diff_se(a.mean(), b.mean(), 10_000)
+    # replicates are averaged per example first: two identical replicates give the single-replicate s.e.
+    assert paired_diff_se(np.stack([a, a]), torch.tensor(np.stack([b, b]))) == pytest.approx(se)
+
+
+def test_paired_diff_se_rejects_mismatched_results() -> None:
+    from plasticity.studies.checks import paired_diff_se
+
+    with pytest.raises(ConfigError, match="same length"):
+        paired_diff_se(np.ones(10), np.ones(9))

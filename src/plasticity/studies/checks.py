@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
@@ -42,6 +44,27 @@ def accuracy_diff_se(p1: float, p2: float, n1: int, n2: int | None = None) -> fl
     if n1 <= 0 or n2 <= 0:
         raise ConfigError(f"accuracy_diff_se needs positive evaluation sizes, got n1={n1}, n2={n2}")
     return math.sqrt(max(p1 * (1 - p1), 0.0) / n1 + max(p2 * (1 - p2), 0.0) / n2)
+
+
+def paired_diff_se(correct_a: Any, correct_b: Any) -> float:
+    """Standard error of ``mean(a) - mean(b)`` for two models scored on the *same* examples (paired, McNemar-like).
+
+    ``correct_a``/``correct_b``: per-example correctness (0/1 or bool), shape ``[n]`` or ``[replicates, n]``; replicates
+    are averaged per example first, so this is the evaluation noise of a difference of replicate means. It is the
+    s.d. of the per-example differences over ``sqrt(n)``: models that err on the same examples have a far smaller
+    s.e. than ``accuracy_diff_se`` assumes.
+    """
+    a = np.asarray(_to_numpy(correct_a), dtype=float)
+    b = np.asarray(_to_numpy(correct_b), dtype=float)
+    if a.ndim not in (1, 2) or b.ndim not in (1, 2) or a.shape[-1] != b.shape[-1] or a.shape[-1] < 2:
+        raise ConfigError(f"paired_diff_se needs per-example results of the same length (>= 2), got shapes "
+                          f"{np.shape(correct_a)} and {np.shape(correct_b)}")
+    a, b = a.reshape(-1, a.shape[-1]).mean(0), b.reshape(-1, b.shape[-1]).mean(0)
+    return float(np.std(a - b, ddof=1) / math.sqrt(a.size))
+
+
+def _to_numpy(x: Any) -> Any:
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
 
 
 class PaperValue:

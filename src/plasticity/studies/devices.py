@@ -18,16 +18,16 @@ import torch
 
 from ..data import batches, load_dataset, n_test_examples
 from ..geometry import DeviceSynapses
-from ..lab.trainer import evaluate
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
-from .checks import Check, accuracy_diff_se, paper
+from .checks import Check, accuracy_diff_se, paired_diff_se, paper
 
 
 def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any, seed: int,
-              ctx: StudyContext) -> float:
-    """Test accuracy of one MLP trained with software SGD (``device_cfg is None``) or on devices."""
+              ctx: StudyContext) -> torch.Tensor:
+    """Per-test-example correctness (bool ``[n_test]``) of one MLP trained with software SGD (``device_cfg is None``)
+    or on devices; its mean is the test accuracy."""
     torch.manual_seed(seed)
     model = MLP([data.n_features, *cfg["hidden"], data.n_classes]).to(ctx.device)
     rule = make_rule("bp")
@@ -41,7 +41,10 @@ def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any,
         for xb, yb in batches(data.x_train, data.y_train, cfg["batch_size"], seed=seed, epoch=ep):
             rule.step(model, xb, yb)
             opt.step()
-    return float(evaluate(model, data.x_test, data.y_test)["accuracy"])
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(xb).argmax(1) == yb for xb, yb in
+                          zip(data.x_test.split(1024), data.y_test.split(1024), strict=True)]).cpu()
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
@@ -53,10 +56,15 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     variants: dict[str, dict[str, Any] | None] = {"software": None, **cfg["devices"]}
     res: dict[str, Any] = {"dataset": name, "n_classes": int(data.n_classes), "n_test": int(data.y_test.numel()),
                            "variants": {}}
+    correct: dict[str, torch.Tensor] = {}
     for key, dcfg in variants.items():
-        accs = [train_one(dcfg, cfg, data, s, ctx) for s in ctx.sub_seeds(cfg["seeds"])]
+        correct[key] = torch.stack([train_one(dcfg, cfg, data, s, ctx) for s in ctx.sub_seeds(cfg["seeds"])])
+        accs = correct[key].float().mean(1).tolist()
         res["variants"][key] = {"config": dcfg, "accs": accs, "mean": float(np.mean(accs))}
         ctx.log(f"[devices] {key}: acc {np.mean(accs):.4f} ± {np.std(accs):.4f} over {cfg['seeds']} seeds")
+    # paired evaluation noise of each compared difference: the variants are scored on the same test images
+    res["paired_se"] = {f"{a}-{b}": paired_diff_se(correct[a], correct[b]) for a, b in _PAIRS
+                        if a in correct and b in correct}
     _figure(res, ctx)
     return res
 
@@ -86,8 +94,15 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     chance = 1.0 / metrics.get("n_classes", 10)
     guard = {"reference": v["software"], "floor": 5 * chance, "reference_name": "software SGD accuracy"}
     # evaluation noise of a difference of two test accuracies, each a mean over replicates scored on the same test
-    # images, so n_test, not n_test x seeds (records before n_test was stored used the whole test split)
+    # images: paired where the run stored it, else unpaired on n_test images (records before n_test was stored used
+    # the whole test split)
     n_test = int(metrics.get("n_test") or n_test_examples(metrics["dataset"]))
+    paired = metrics.get("paired_se", {})
+
+    def se(a: str, b: str) -> float:
+        """Paired s.e. of ``a - b`` where the run stored it (same test images), else the conservative unpaired one."""
+        return paired.get(f"{a}-{b}", accuracy_diff_se(v[a], v[b], n_test))
+
     out = []
     if "nonlinear32_uni" in v and "nonlinear32_bi" in v:
         # both schemes at chance would make "uni beats bi" a coin flip: the better one must have learned
@@ -95,13 +110,13 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
                    5 * chance)
         out.append(Check("32 levels, strong nonlinearity: unidirectional minus bidirectional accuracy",
                          v["nonlinear32_uni"] - v["nonlinear32_bi"], ">", 0.0, **guard, guards=(learned,),
-                         se=accuracy_diff_se(v["nonlinear32_uni"], v["nonlinear32_bi"], n_test),
+                         se=se("nonlinear32_uni", "nonlinear32_bi"),
                          detail=f"{v['nonlinear32_uni']:.4f} vs {v['nonlinear32_bi']:.4f}, mean test acc over "
                                 f"{cfg['seeds']} seeds on {metrics['dataset']} ({n_test} test images each)"))
     if "linear1024" in v:
         out.append(Check("software minus linear 1024-level device accuracy, points",
                          100 * (v["software"] - v["linear1024"]), "<", paper("linear_near_software_points"),
-                         **guard, se=100 * accuracy_diff_se(v["software"], v["linear1024"], n_test),
+                         **guard, se=100 * se("software", "linear1024"),
                          detail=f"software {v['software']:.4f}, device {v['linear1024']:.4f}"))
     return out
 
@@ -115,6 +130,7 @@ _DEVICES = {
     "nonlinear32_uni_var": {"levels": 32, "nonlinearity": 5.0, "scheme": "unidirectional", "variation": 0.2,
                             "read_noise": 0.01},
 }
+_PAIRS = (("nonlinear32_uni", "nonlinear32_bi"), ("software", "linear1024"))
 _BASE = {"lr": 0.1, "batch_size": 32, "w_range": 0.5, "hidden": [100, 100], "devices": _DEVICES}
 
 STUDY = Study(
