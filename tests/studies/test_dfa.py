@@ -19,6 +19,8 @@ def test_smoke_selects_on_validation_and_guards(tmp_path) -> None:
         assert r["chosen_lr"] in [s["lr"] for s in r["search"]]
         assert r["val_accuracy"] == max(s["val_accuracy"] for s in r["search"])
     assert d["n_train"] + d["n_val"] == 300 and d["n_test"] == 360
+    # paired s.e. of the compared differences, scored on the same 360 test images
+    assert 0.0 <= d["paired_se"]["dfa"]["bp"] < 0.1 and 0.0 <= d["paired_se"]["dfa-optical"]["dfa"] < 0.1
     # one epoch on 270 digits: BP is near chance, so the comparative checks must be INCONCLUSIVE, not PASS
     cmp = [c for c in res.checks if "minus" in c.name]
     assert cmp and all(c.status == "INCONCLUSIVE" for c in cmp) and res.deviations

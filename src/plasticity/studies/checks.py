@@ -63,6 +63,16 @@ def paired_diff_se(correct_a: Any, correct_b: Any) -> float:
     return float(np.std(a - b, ddof=1) / math.sqrt(a.size))
 
 
+def paired_se_table(correct: Mapping[str, Any], pairs: Any) -> dict[str, dict[str, float]]:
+    """``{a: {b: paired_diff_se(correct[a], correct[b])}}`` for each ``(a, b)`` in ``pairs`` whose results exist: the
+    form studies store in their metrics, so their checks can read ``table[a][b]``."""
+    out: dict[str, dict[str, float]] = {}
+    for a, b in pairs:
+        if a in correct and b in correct:
+            out.setdefault(a, {})[b] = paired_diff_se(correct[a], correct[b])
+    return out
+
+
 def _to_numpy(x: Any) -> Any:
     return x.detach().cpu().numpy() if hasattr(x, "detach") else x
 

@@ -21,7 +21,7 @@ from ..geometry import DeviceSynapses
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
-from .checks import Check, accuracy_diff_se, paired_diff_se, paper
+from .checks import Check, accuracy_diff_se, paired_se_table, paper
 
 
 def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any, seed: int,
@@ -63,8 +63,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
         res["variants"][key] = {"config": dcfg, "accs": accs, "mean": float(np.mean(accs))}
         ctx.log(f"[devices] {key}: acc {np.mean(accs):.4f} ± {np.std(accs):.4f} over {cfg['seeds']} seeds")
     # paired evaluation noise of each compared difference: the variants are scored on the same test images
-    res["paired_se"] = {f"{a}-{b}": paired_diff_se(correct[a], correct[b]) for a, b in _PAIRS
-                        if a in correct and b in correct}
+    res["paired_se"] = paired_se_table(correct, _PAIRS)
     _figure(res, ctx)
     return res
 
@@ -101,7 +100,7 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
 
     def se(a: str, b: str) -> float:
         """Paired s.e. of ``a - b`` where the run stored it (same test images), else the conservative unpaired one."""
-        return paired.get(f"{a}-{b}", accuracy_diff_se(v[a], v[b], n_test))
+        return paired.get(a, {}).get(b, accuracy_diff_se(v[a], v[b], n_test))
 
     out = []
     if "nonlinear32_uni" in v and "nonlinear32_bi" in v:

@@ -31,7 +31,7 @@ from ..lab.trainer import evaluate
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
-from .checks import Check, accuracy_diff_se, accuracy_se, paper
+from .checks import Check, accuracy_diff_se, accuracy_se, paired_se_table, paper
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
@@ -92,6 +92,7 @@ def run_dataset(name: str, cfg: dict[str, Any], ctx: StudyContext) -> dict[str, 
     train, x_val, y_val = train.to(ctx.device), x_val.to(ctx.device), y_val.to(ctx.device)
     out: dict[str, Any] = {"n_train": int(train.x_train.shape[0]), "n_val": int(x_val.shape[0]),
                            "n_test": int(data.x_test.shape[0]), "n_classes": int(data.n_classes), "rules": {}}
+    correct: dict[str, torch.Tensor] = {}
     for rule_name in cfg["rules"]:
         search = []
         best = None
@@ -105,6 +106,7 @@ def run_dataset(name: str, cfg: dict[str, Any], ctx: StudyContext) -> dict[str, 
         _, lr, state, model = best
         model.load_state_dict(state)
         test = evaluate(model, data.x_test.to(ctx.device), data.y_test.to(ctx.device), loss=cfg["loss"])
+        correct[rule_name] = _correct(model, data.x_test.to(ctx.device), data.y_test.to(ctx.device))
         r: dict[str, Any] = {"chosen_lr": lr, "val_accuracy": best[0], "test_accuracy": float(test["accuracy"]),
                              "test_error_pct": 100 * (1 - float(test["accuracy"])), "search": search}
         if rule_name != "bp":
@@ -115,7 +117,16 @@ def run_dataset(name: str, cfg: dict[str, Any], ctx: StudyContext) -> dict[str, 
         out["rules"][rule_name] = r
         ctx.log(f"[dfa] {name} {rule_name}: chosen lr {lr:g} (val {best[0]:.4f}) -> test acc "
                 f"{r['test_accuracy']:.4f}")
+    # the rules are scored on the same test images: the paired s.e. of each compared difference
+    out["paired_se"] = paired_se_table(correct, (("dfa", "bp"), ("dfa-optical", "dfa")))
     return out
+
+
+def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-example correctness of ``model`` (eval mode) on (x, y)."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(xb).argmax(1) == yb for xb, yb in zip(x.split(1024), y.split(1024), strict=True)]).cpu()
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
@@ -157,12 +168,18 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
         r = d["rules"]
         floor = 5.0 / d["n_classes"]
         n = int(d["n_test"])
+        paired = d.get("paired_se", {})
+
+        def se(a: str, b: str, r: dict[str, Any] = r, n: int = n, paired: dict[str, Any] = paired) -> float:
+            """Paired s.e. of a - b where the run stored it (same test images), else the unpaired one."""
+            return paired.get(a, {}).get(b, accuracy_diff_se(r[a]["test_accuracy"], r[b]["test_accuracy"], n))
+
         if "bp" in r and "dfa" in r:
             out.append(Check(f"{name}: DFA minus BP test accuracy, points", 100 * (r["dfa"]["test_accuracy"]
                                                                                   - r["bp"]["test_accuracy"]),
                              ">=", -paper("dfa_within_bp_points"), reference=r["bp"]["test_accuracy"], floor=floor,
                              reference_name="BP test accuracy",
-                             se=100 * accuracy_diff_se(r["dfa"]["test_accuracy"], r["bp"]["test_accuracy"], n),
+                             se=100 * se("dfa", "bp"),
                              detail=f"DFA {r['dfa']['test_accuracy']:.4f} (lr {r['dfa']['chosen_lr']:g}) vs BP "
                                     f"{r['bp']['test_accuracy']:.4f} (lr {r['bp']['chosen_lr']:g})"))
         if "dfa" in r and "dfa-optical" in r:
@@ -170,7 +187,7 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
                              100 * (r["dfa-optical"]["test_accuracy"] - r["dfa"]["test_accuracy"]), ">=",
                              -paper("optical_within_dfa_points"), reference=r["dfa"]["test_accuracy"], floor=floor,
                              reference_name="digital DFA test accuracy",
-                             se=100 * accuracy_diff_se(r["dfa-optical"]["test_accuracy"], r["dfa"]["test_accuracy"], n),
+                             se=100 * se("dfa-optical", "dfa"),
                              detail=f"optical {r['dfa-optical']['test_accuracy']:.4f}"))
         if "dfa" in r:
             out.append(Check(f"{name}: angle between DFA's and BP's hidden-layer updates, degrees",
