@@ -23,6 +23,7 @@ def test_disinhibition_smoke(tmp_path):
         assert m["synapse"][f"exact_flip_target_{t:g}"] == pytest.approx(t, rel=0.02)
     net = m["nets"]["digits_h1"]
     assert set(res.config["rules"]) <= set(net)
+    assert 0.0 <= net["paired_se"]["bp"]["closed-loop"] < 0.1      # same test images: the paired s.e. is stored
     for when in ("align_init", "align_trained"):
         assert set(net[when]) == {"closed-loop", "open-loop", "dfa"}
         assert net[when]["closed-loop"]["hidden"] < net[when]["dfa"]["hidden"]

@@ -50,6 +50,18 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "au
     return res
 
 
+def correct_per_example(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Bool ``[n]`` on the CPU: whether ``model`` (in eval mode) classifies each example of (x, y) right. Kept per
+    example so two models scored on the same examples can be compared paired (``studies.paired_diff_se``)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat([model(xb).argmax(1) == yb for xb, yb in
+                         zip(x.split(batch_size), y.split(batch_size), strict=True)]).cpu()
+    model.train(was_training)
+    return out
+
+
 def _all_finite(tensors: list[torch.Tensor]) -> bool:
     """True when no tensor holds NaN/inf. Fast path: one sum per tensor (a NaN/inf anywhere makes the sum
     non-finite); only when a sum is non-finite (or overflowed) is every element checked."""

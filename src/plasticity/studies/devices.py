@@ -18,6 +18,7 @@ import torch
 
 from ..data import batches, load_dataset, n_test_examples
 from ..geometry import DeviceSynapses
+from ..lab.trainer import correct_per_example
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
@@ -41,10 +42,7 @@ def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any,
         for xb, yb in batches(data.x_train, data.y_train, cfg["batch_size"], seed=seed, epoch=ep):
             rule.step(model, xb, yb)
             opt.step()
-    model.eval()
-    with torch.no_grad():
-        return torch.cat([model(xb).argmax(1) == yb for xb, yb in
-                          zip(data.x_test.split(1024), data.y_test.split(1024), strict=True)]).cpu()
+    return correct_per_example(model, data.x_test, data.y_test)
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
@@ -59,7 +57,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     correct: dict[str, torch.Tensor] = {}
     for key, dcfg in variants.items():
         correct[key] = torch.stack([train_one(dcfg, cfg, data, s, ctx) for s in ctx.sub_seeds(cfg["seeds"])])
-        accs = correct[key].float().mean(1).tolist()
+        accs = correct[key].double().mean(1).tolist()
         res["variants"][key] = {"config": dcfg, "accs": accs, "mean": float(np.mean(accs))}
         ctx.log(f"[devices] {key}: acc {np.mean(accs):.4f} ± {np.std(accs):.4f} over {cfg['seeds']} seeds")
     # paired evaluation noise of each compared difference: the variants are scored on the same test images

@@ -27,7 +27,7 @@ from ..analysis.alignment import update_alignment
 from ..data import batches, load_dataset
 from ..data.task import TaskData
 from ..errors import ConfigError
-from ..lab.trainer import evaluate
+from ..lab.trainer import correct_per_example, evaluate
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
@@ -106,7 +106,7 @@ def run_dataset(name: str, cfg: dict[str, Any], ctx: StudyContext) -> dict[str, 
         _, lr, state, model = best
         model.load_state_dict(state)
         test = evaluate(model, data.x_test.to(ctx.device), data.y_test.to(ctx.device), loss=cfg["loss"])
-        correct[rule_name] = _correct(model, data.x_test.to(ctx.device), data.y_test.to(ctx.device))
+        correct[rule_name] = correct_per_example(model, data.x_test.to(ctx.device), data.y_test.to(ctx.device))
         r: dict[str, Any] = {"chosen_lr": lr, "val_accuracy": best[0], "test_accuracy": float(test["accuracy"]),
                              "test_error_pct": 100 * (1 - float(test["accuracy"])), "search": search}
         if rule_name != "bp":
@@ -121,12 +121,6 @@ def run_dataset(name: str, cfg: dict[str, Any], ctx: StudyContext) -> dict[str, 
     out["paired_se"] = paired_se_table(correct, (("dfa", "bp"), ("dfa-optical", "dfa")))
     return out
 
-
-def _correct(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-example correctness of ``model`` (eval mode) on (x, y)."""
-    model.eval()
-    with torch.no_grad():
-        return torch.cat([model(xb).argmax(1) == yb for xb, yb in zip(x.split(1024), y.split(1024), strict=True)]).cpu()
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
