@@ -128,3 +128,12 @@ def test_paired_diff_se_rejects_mismatched_results() -> None:
 
     with pytest.raises(ConfigError, match="same length"):
         paired_diff_se(np.ones(10), np.ones(9))
+
+
+def test_replicate_diff_se_adds_training_noise_to_evaluation_noise() -> None:
+    from plasticity.studies.checks import replicate_diff_se
+
+    a, b = [0.90, 0.92, 0.94], [0.80, 0.86, 0.92]
+    want = (0.03**2 + np.var(a, ddof=1) / 3 + np.var(b, ddof=1) / 3) ** 0.5
+    assert replicate_diff_se(a, b, 0.03) == pytest.approx(want)
+    assert replicate_diff_se([0.9], [0.8], 0.01) == pytest.approx(0.01)     # one replicate: evaluation noise only

@@ -73,6 +73,18 @@ def paired_se_table(correct: Mapping[str, Any], pairs: Any) -> dict[str, dict[st
     return out
 
 
+def replicate_diff_se(accs_a: Any, accs_b: Any, eval_se: float = 0.0) -> float:
+    """S.e. of ``mean(accs_a) - mean(accs_b)``, two means over independently trained replicates: the training noise
+    (each side's between-replicate variance over its count) plus the evaluation noise ``eval_se`` of the test set
+    (e.g. :func:`paired_diff_se`), the two sources independent. One replicate per side: ``eval_se`` alone."""
+    out = eval_se ** 2
+    for accs in (accs_a, accs_b):
+        a = np.asarray(accs, dtype=float).ravel()
+        if a.size > 1:
+            out += float(np.var(a, ddof=1)) / a.size
+    return math.sqrt(out)
+
+
 def _to_numpy(x: Any) -> Any:
     return x.detach().cpu().numpy() if hasattr(x, "detach") else x
 

@@ -22,7 +22,7 @@ from ..lab.trainer import correct_per_example
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
-from .checks import Check, accuracy_diff_se, paired_se_table, paper
+from .checks import Check, accuracy_diff_se, paired_se_table, paper, replicate_diff_se
 
 
 def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any, seed: int,
@@ -97,8 +97,10 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     paired = metrics.get("paired_se", {})
 
     def se(a: str, b: str) -> float:
-        """Paired s.e. of ``a - b`` where the run stored it (same test images), else the conservative unpaired one."""
-        return paired.get(a, {}).get(b, accuracy_diff_se(v[a], v[b], n_test))
+        """S.e. of the difference of two replicate means: the replicates' training noise plus the evaluation noise,
+        paired where the run stored it (same test images), else the conservative unpaired one."""
+        ev = paired.get(a, {}).get(b, accuracy_diff_se(v[a], v[b], n_test))
+        return replicate_diff_se(metrics["variants"][a].get("accs", []), metrics["variants"][b].get("accs", []), ev)
 
     out = []
     if "nonlinear32_uni" in v and "nonlinear32_bi" in v:
@@ -109,7 +111,8 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
                          v["nonlinear32_uni"] - v["nonlinear32_bi"], ">", 0.0, **guard, guards=(learned,),
                          se=se("nonlinear32_uni", "nonlinear32_bi"),
                          detail=f"{v['nonlinear32_uni']:.4f} vs {v['nonlinear32_bi']:.4f}, mean test acc over "
-                                f"{cfg['seeds']} seeds on {metrics['dataset']} ({n_test} test images each)"))
+                                f"{cfg['seeds']} replicates on {metrics['dataset']} ({n_test} test images each); "
+                                f"s.e. = replicates' training noise + paired evaluation noise"))
     if "linear1024" in v:
         out.append(Check("software minus linear 1024-level device accuracy, points",
                          100 * (v["software"] - v["linear1024"]), "<", paper("linear_near_software_points"),
