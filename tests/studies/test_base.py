@@ -132,3 +132,31 @@ def test_sub_seeds_are_disjoint_across_top_level_seeds() -> None:
               for k in range(5)]
     flat = [s for b in blocks for s in b]
     assert len(set(flat)) == len(flat) == 25 and blocks[0] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("statuses", "rate", "want"), [
+    (["PASS"] * 5, 1.0, "PASS"),
+    (["PASS"] * 4 + ["INCONCLUSIVE"], 1.0, "INCONCLUSIVE"),
+    (["INCONCLUSIVE"] * 4 + ["FAIL"], 1.0, "FAIL"),          # one clear failure: all five can no longer pass
+    (["PASS"] * 4 + ["FAIL"], 0.8, "PASS"),
+    (["PASS"] * 3 + ["INCONCLUSIVE", "FAIL"], 0.8, "INCONCLUSIVE"),
+    (["PASS"] * 3 + ["FAIL", "FAIL"], 0.8, "FAIL"),
+    ([], 1.0, "FAIL"),
+])
+def test_combine_statuses_fails_only_when_the_failures_decide(statuses: list[str], rate: float, want: str) -> None:
+    from plasticity.studies.base import combine_statuses
+
+    assert combine_statuses(statuses, rate) == want
+
+
+def test_ledger_verdict_combines_each_check_over_seeds_like_the_cli() -> None:
+    """The ledger's (study, scale) verdict is the CLI's: a check with seed_rate 0.8 failing on one seed of five
+    passes; a check failing on one seed and inconclusive on the rest fails."""
+    from plasticity.studies.ledger import seeds_verdict
+
+    def rec(a: str, b: str) -> dict:
+        return {"checks": [{"name": "a", "status": a, "seed_rate": 0.8}, {"name": "b", "status": b, "seed_rate": 1.0}]}
+
+    assert seeds_verdict([rec("PASS", "PASS")] * 4 + [rec("FAIL", "PASS")]) == "PASS"
+    assert seeds_verdict([rec("PASS", "INCONCLUSIVE")] * 4 + [rec("PASS", "FAIL")]) == "FAIL"
+    assert seeds_verdict([rec("PASS", "PASS")] * 4 + [rec("PASS", "INCONCLUSIVE")]) == "INCONCLUSIVE"

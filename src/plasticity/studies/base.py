@@ -11,6 +11,7 @@ Nothing expected is hard-coded into a result.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -113,6 +114,17 @@ def verdict(statuses: list[str]) -> str:
     if not statuses or FAIL in statuses:
         return FAIL
     return INCONCLUSIVE if INCONCLUSIVE in statuses else PASS
+
+
+def combine_statuses(statuses: list[str], seed_rate: float = 1.0) -> str:
+    """One check's verdict over seeds: PASS when at least ``seed_rate`` of the seeds pass; FAIL when the failing seeds
+    alone make that rate unreachable; else INCONCLUSIVE (the inconclusive seeds could still decide it)."""
+    n = len(statuses)
+    need = math.ceil(seed_rate * n - 1e-9)
+    n_pass = statuses.count(PASS)
+    if n and n_pass >= need:
+        return PASS
+    return INCONCLUSIVE if n and n_pass + statuses.count(INCONCLUSIVE) >= need else FAIL
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -227,12 +239,7 @@ def combine_seeds(runs: list[StudyResult], out: Path) -> StudyResult:
         n_pass = statuses.count(PASS)
         first = next(c for c in per.values() if c is not None)
         need = _seed_rate(first)
-        if n_pass >= need * len(runs) - 1e-9:
-            status = PASS
-        elif INCONCLUSIVE in statuses:
-            status = INCONCLUSIVE
-        else:
-            status = FAIL
+        status = combine_statuses(statuses, need)
         combined.append(CheckResult(
             name, f"{n_pass}/{len(runs)} seeds pass", first.paper, status == PASS,
             "; ".join(f"seed {s}: {_short(c)}" for s, c in per.items()), status, first.source,

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..utils import atomic_write_json, atomic_write_text
-from .base import LEDGER_SCALES, StudyResult, verdict
+from .base import LEDGER_SCALES, StudyResult, combine_statuses, verdict
 from .checks import CheckResult
 
 README_START, README_END = "<!-- ledger:start -->", "<!-- ledger:end -->"
@@ -223,7 +223,7 @@ def summary_rows(root: Path | None = None) -> list[dict[str, Any]]:
                 continue
             n_pass = sum(r["status"] == "PASS" for r in recs)
             rows.append({
-                "study": name, "scale": scale, "status": verdict([r["status"] for r in recs]),
+                "study": name, "scale": scale, "status": seeds_verdict(recs),
                 "seeds": ",".join(f"{r['seed']}" + ("" if r["held_out"] else "*") for r in recs),
                 "pass": f"{n_pass}/{len(recs)}",
                 "checks": _check_rates(recs),
@@ -238,6 +238,20 @@ def summary_rows(root: Path | None = None) -> list[dict[str, Any]]:
 def _rechecked(recs: list[dict[str, Any]]) -> str:
     revs = sorted({r["rechecks"][-1]["revision"][:9] for r in recs if r.get("rechecks")})
     return f" (checks re-evaluated at {','.join(revs)})" if revs else ""
+
+
+def seeds_verdict(recs: list[dict[str, Any]]) -> str:
+    """The verdict over a (study, scale)'s records, as ``study run --seeds`` gives it: each check combined over the
+    seeds by its ``seed_rate`` (a check missing from a record fails there), then the verdict over the checks."""
+    names: list[str] = []
+    for r in recs:
+        names += [c["name"] for c in r["checks"] if c["name"] not in names]
+    out = []
+    for name in names:
+        found = [next((c for c in r["checks"] if c["name"] == name), None) for r in recs]
+        rate = next(float(c.get("seed_rate") or 1.0) for c in found if c is not None)
+        out.append(combine_statuses([c["status"] if c is not None else "FAIL" for c in found], rate))
+    return verdict(out)
 
 
 def _check_rates(recs: list[dict[str, Any]]) -> str:
