@@ -4,7 +4,7 @@ independent random weights learns them with PSPM (step annealed linearly to ``lr
 the student reproduces the targets, its learned weights need not approach the teacher's, and the learned
 activity has the targets' statistics (inter-spike intervals, neuronal avalanches), shaped by homeostasis.
 
-Measured on one seed per run (``--seeds 0-4``: seed 0 tuned, 1-4 held out):
+Measured on one seed per run (``--seeds 0-9``: seeds 0-2 tuned, 3-9 held out):
 * the student **free-running** (its recurrent input its own spikes): van Rossum distance to the targets
   at the end over that at initialisation; the teacher-forced distance is a diagnostic;
 * recurrent-weight correlation with the teacher against a null model: the correlation of ``n_null`` pairs
@@ -16,8 +16,9 @@ Measured on one seed per run (``--seeds 0-4``: seed 0 tuned, 1-4 held out):
 Deviations from the paper (no reference code exists; also in ``STUDY.deviations``):
 * sizes: small uses 30 neurons, 50 inputs, 2 trials of 300 ms (the paper's networks are larger);
 * LIF with current synapses and refractoriness from our substrate, not the paper's exact neuron model;
-* the pre-synaptic pool is the student's own spikes (free-running training); the window, tolerance, step
-  sizes, homeostatic rate, annealing floor and iterations were tuned on seed 0, not taken from the paper;
+* the pre-synaptic pool is the student's own spikes (free-running training); the tolerance, step sizes,
+  homeostatic rate, annealing floor and iterations were tuned on seed 0, and the window (12 ms) on seeds 0-2
+  (free-running ratio, mean over the three seeds), not taken from the paper;
 * the >= 2x distance reduction is the issue's criterion; the paper reports similarity curves, not this ratio;
 * the weight-correlation threshold (``max_corr``) and the KS comparisons are our criteria for the paper's
   qualitative claims.
@@ -217,7 +218,7 @@ def checks(m: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
 
 
 _NET = {"dt": 1.0, "tau_mem": 20.0, "tau_syn": 5.0, "t_ref": 2.0, "w_in": 0.2, "w_in_sd": 0.15, "g_rec": 1.0,
-        "input_rate": 20.0, "eta": 0.02, "p_select": 0.5, "window": 20.0, "tolerance": 2.0, "eta_homeo": 0.005,
+        "input_rate": 20.0, "eta": 0.02, "p_select": 0.5, "window": 12.0, "tolerance": 2.0, "eta_homeo": 0.005,
         "tau_vr": 10.0, "max_corr": 0.5, "lr_final": 0.05, "teacher_forcing": False, "n_null": 200,
         "target_ratio": 0.5}
 
@@ -245,11 +246,12 @@ STUDY = Study(
     deviations=[
         "small: 30 neurons, 50 inputs, 2 trials of 300 ms; the paper's networks are larger",
         "LIF with current synapses and a 2 ms refractory period from our substrate, not the paper's neuron model",
-        "free-running training: the pre-synaptic pool is the student's own spikes; window, tolerance, step sizes, "
-        "homeostatic rate, annealing floor (lr_final 0.05) and small iterations (1500) tuned on seed 0, not the "
-        "paper's values (no reference code)",
+        "free-running training: the pre-synaptic pool is the student's own spikes; tolerance, step sizes, "
+        "homeostatic rate, annealing floor (lr_final 0.05) and small iterations (1500) tuned on seed 0, the window "
+        "(12 ms; 20 ms before) on seeds 0-2 by the mean free-running ratio; not the paper's values (no reference "
+        "code)",
         "the >= 2x fall of the free-running distance is the issue's criterion, not a number from the paper",
         "max_corr and the KS-falls comparisons are our criteria for the paper's qualitative claims",
     ],
-    tuned_seeds=(0,),
+    tuned_seeds=(0, 1, 2),
 )
