@@ -135,5 +135,11 @@ def test_replicate_diff_se_adds_training_noise_to_evaluation_noise() -> None:
 
     a, b = [0.90, 0.92, 0.94], [0.80, 0.86, 0.92]
     want = (0.03**2 + np.var(a, ddof=1) / 3 + np.var(b, ddof=1) / 3) ** 0.5
-    assert replicate_diff_se(a, b, 0.03) == pytest.approx(want)
+    assert replicate_diff_se(a, b, 0.03, paired=False) == pytest.approx(want)
+    # replicates paired by seed: the variance of the per-replicate differences
+    d = np.subtract(a, b)
+    assert replicate_diff_se(a, b, 0.03) == pytest.approx((0.03**2 + np.var(d, ddof=1) / 3) ** 0.5)
+    assert replicate_diff_se([0.9, 0.8], [0.85, 0.75]) == pytest.approx(0.0)  # a constant gap: no training noise
     assert replicate_diff_se([0.9], [0.8], 0.01) == pytest.approx(0.01)     # one replicate: evaluation noise only
+    with pytest.raises(ConfigError, match="as many replicates"):
+        replicate_diff_se([0.9, 0.8], [0.8, 0.7, 0.6])

@@ -73,15 +73,24 @@ def paired_se_table(correct: Mapping[str, Any], pairs: Any) -> dict[str, dict[st
     return out
 
 
-def replicate_diff_se(accs_a: Any, accs_b: Any, eval_se: float = 0.0) -> float:
-    """S.e. of ``mean(accs_a) - mean(accs_b)``, two means over independently trained replicates: the training noise
-    (each side's between-replicate variance over its count) plus the evaluation noise ``eval_se`` of the test set
-    (e.g. :func:`paired_diff_se`), the two sources independent. One replicate per side: ``eval_se`` alone."""
+def replicate_diff_se(accs_a: Any, accs_b: Any, eval_se: float = 0.0, paired: bool = True) -> float:
+    """S.e. of ``mean(accs_a) - mean(accs_b)``, two means over trained replicates: the training noise plus the
+    evaluation noise ``eval_se`` of the test set (e.g. :func:`paired_diff_se`), the two sources independent.
+
+    ``paired``: replicate k of both sides shares its seed (init, batch order), so the training noise is the variance
+    of the per-replicate differences over their count; else each side's variance over its count. One replicate:
+    ``eval_se`` alone.
+    """
+    a = np.asarray(accs_a, dtype=float).ravel()
+    b = np.asarray(accs_b, dtype=float).ravel()
     out = eval_se ** 2
-    for accs in (accs_a, accs_b):
-        a = np.asarray(accs, dtype=float).ravel()
-        if a.size > 1:
-            out += float(np.var(a, ddof=1)) / a.size
+    if paired and a.size == b.size and a.size > 1:
+        out += float(np.var(a - b, ddof=1)) / a.size
+    elif not paired:
+        out += sum(float(np.var(x, ddof=1)) / x.size for x in (a, b) if x.size > 1)
+    elif a.size != b.size:
+        raise ConfigError(f"replicate_diff_se(paired=True) needs as many replicates on both sides, got {a.size} "
+                          f"and {b.size}")
     return math.sqrt(out)
 
 

@@ -97,8 +97,9 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     paired = metrics.get("paired_se", {})
 
     def se(a: str, b: str) -> float:
-        """S.e. of the difference of two replicate means: the replicates' training noise plus the evaluation noise,
-        paired where the run stored it (same test images), else the conservative unpaired one."""
+        """S.e. of the difference of two replicate means: the training noise of the replicate pairs (replicate k of
+        every variant shares sub-seed k: its init and batch order) plus the evaluation noise, paired where the run
+        stored it (same test images), else the conservative unpaired one."""
         ev = paired.get(a, {}).get(b, accuracy_diff_se(v[a], v[b], n_test))
         return replicate_diff_se(metrics["variants"][a].get("accs", []), metrics["variants"][b].get("accs", []), ev)
 
@@ -112,7 +113,7 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
                          se=se("nonlinear32_uni", "nonlinear32_bi"),
                          detail=f"{v['nonlinear32_uni']:.4f} vs {v['nonlinear32_bi']:.4f}, mean test acc over "
                                 f"{cfg['seeds']} replicates on {metrics['dataset']} ({n_test} test images each); "
-                                f"s.e. = replicates' training noise + paired evaluation noise"))
+                                f"s.e. = replicate pairs' training noise + paired evaluation noise"))
     if "linear1024" in v:
         out.append(Check("software minus linear 1024-level device accuracy, points",
                          100 * (v["software"] - v["linear1024"]), "<", paper("linear_near_software_points"),

@@ -148,12 +148,13 @@ def current_verdicts(d: dict[str, Any]) -> list[CheckResult]:
 
 
 def _verdicts_differ(d: dict[str, Any]) -> list[str]:
-    """Names of checks whose stored status differs from the current checks' (added or removed checks count)."""
+    """Names of checks whose stored status or target (with its noise margin) differs from the current checks' (added
+    or removed checks count)."""
     try:
-        now = {c.name: c.status for c in current_verdicts(d)}
+        now = {c.name: (c.status, c.paper) for c in current_verdicts(d)}
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         return [f"(the current checks cannot read its metrics: {type(e).__name__}: {e})"]
-    then = {c["name"]: c["status"] for c in d["checks"]}
+    then = {c["name"]: (c["status"], c["paper"]) for c in d["checks"]}
     return sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))
 
 
