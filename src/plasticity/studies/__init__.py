@@ -7,7 +7,18 @@ import pkgutil
 
 from ..errors import ConfigError
 from .base import SCALES, Study, StudyContext, StudyResult, parse_seeds
-from .checks import FAIL, INCONCLUSIVE, PASS, Check, CheckResult, paper
+from .checks import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    Check,
+    CheckResult,
+    accuracy_diff_se,
+    accuracy_se,
+    paired_diff_se,
+    paper,
+    replicate_diff_se,
+)
 
 _SKIP = {"base", "common", "checks", "schema", "ledger"}
 
@@ -26,4 +37,5 @@ def get_study(name: str) -> Study:
 
 
 __all__ = ["FAIL", "INCONCLUSIVE", "PASS", "SCALES", "Check", "CheckResult", "Study", "StudyContext", "StudyResult",
-           "get_study", "list_studies", "paper", "parse_seeds"]
+           "accuracy_diff_se", "accuracy_se", "get_study", "list_studies", "paired_diff_se", "paper", "parse_seeds",
+           "replicate_diff_se"]
