@@ -73,6 +73,14 @@ def paired_se_table(correct: Mapping[str, Any], pairs: Any) -> dict[str, dict[st
     return out
 
 
+def stored_diff_se(table: Mapping[str, Any], a: str, b: str, p_a: float, p_b: float, n: int) -> float:
+    """S.e. of accuracy ``a - b``: the paired one from a :func:`paired_se_table` the run stored (``table[a][b]``),
+    else, for records made before runs stored it, the conservative unpaired :func:`accuracy_diff_se` of ``p_a`` and
+    ``p_b`` on ``n`` examples."""
+    stored = table.get(a, {}).get(b)
+    return float(stored) if stored is not None else accuracy_diff_se(p_a, p_b, n)
+
+
 def replicate_diff_se(accs_a: Any, accs_b: Any, eval_se: float = 0.0, paired: bool = True) -> float:
     """S.e. of ``mean(accs_a) - mean(accs_b)``, two means over trained replicates: the training noise plus the
     evaluation noise ``eval_se`` of the test set (e.g. :func:`paired_diff_se`), the two sources independent.

@@ -22,7 +22,7 @@ from ..lab.trainer import correct_per_example
 from ..models import MLP
 from ..rules import make_rule
 from .base import Study, StudyContext
-from .checks import Check, accuracy_diff_se, paired_se_table, paper, replicate_diff_se
+from .checks import Check, paired_se_table, paper, replicate_diff_se, stored_diff_se
 
 
 def train_one(device_cfg: dict[str, Any] | None, cfg: dict[str, Any], data: Any, seed: int,
@@ -100,7 +100,7 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
         """S.e. of the difference of two replicate means: the training noise of the replicate pairs (replicate k of
         every variant shares sub-seed k: its init and batch order) plus the evaluation noise, paired where the run
         stored it (same test images), else the conservative unpaired one."""
-        ev = paired.get(a, {}).get(b, accuracy_diff_se(v[a], v[b], n_test))
+        ev = stored_diff_se(paired, a, b, v[a], v[b], n_test)
         return replicate_diff_se(metrics["variants"][a].get("accs", []), metrics["variants"][b].get("accs", []), ev)
 
     out = []

@@ -44,7 +44,7 @@ from ..rules.base import StepReport
 from ..rules.dfa import DirectFeedbackAlignment
 from ..rules.disinhibition import VARIANTS, Disinhibition
 from .base import Study, StudyContext
-from .checks import Check, accuracy_diff_se, paired_se_table
+from .checks import Check, paired_se_table, stored_diff_se
 
 DEVIATIONS = [
     "small scale: 1 hidden layer of 256, the first 10000 training images (9000 train, 1000 validation), 3 epochs, "
@@ -161,8 +161,9 @@ def split(data: Any, cfg: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
 
 
 def train(rule_name: str, sizes: list[int], data: Any, cfg: dict[str, Any], seed: int, ctx: StudyContext
-          ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Train one E-I MLP with one rule under Adam; validation accuracy per epoch, test accuracy once at the end."""
+          ) -> tuple[torch.nn.Module, dict[str, Any], torch.Tensor]:
+    """Train one E-I MLP with one rule under Adam; validation accuracy per epoch, test accuracy once at the end,
+    and the per-test-image correctness behind it (for the paired s.e. of two rules on the same images)."""
     x_tr, y_tr, x_val, y_val = split(data, cfg)
     torch.manual_seed(seed)
     model = ei_mlp(sizes).to(ctx.device)
@@ -177,12 +178,11 @@ def train(rule_name: str, sizes: list[int], data: Any, cfg: dict[str, Any], seed
                 steps.append(rep.metrics["settle_steps"])
         with torch.no_grad():
             val.append(float(evaluate(model, x_val, y_val)["accuracy"]))
-    with torch.no_grad():
-        test = float(evaluate(model, data.x_test.flatten(1), data.y_test)["accuracy"])
-    out = {"val": val, "test": test, "seconds": time.perf_counter() - t0}
+    correct = correct_per_example(model, data.x_test.flatten(1), data.y_test)
+    out = {"val": val, "test": int(correct.sum()) / correct.numel(), "seconds": time.perf_counter() - t0}
     if steps:
         out["mean_settle_steps"] = float(np.mean(steps))
-    return model, out
+    return model, out, correct
 
 
 def alignment(model: torch.nn.Module, cfg: dict[str, Any], x: torch.Tensor, y: torch.Tensor, seed: int,
@@ -224,9 +224,8 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
                                           ctx.seed, data.n_classes)
             correct: dict[str, torch.Tensor] = {}
             for rule in cfg["rules"]:
-                model, r = train(rule, sizes, data, cfg, ctx.seed, ctx)
+                model, r, correct[rule] = train(rule, sizes, data, cfg, ctx.seed, ctx)
                 res[rule] = r
-                correct[rule] = correct_per_example(model, data.x_test.flatten(1), data.y_test)
                 val_curves[f"{key} {rule}"] = r["val"]
                 ctx.log(f"[disinhibition] {key} {rule}: test {r['test']:.4f}, val {r['val'][-1]:.4f} "
                         f"({r['seconds']:.0f} s)")
@@ -298,12 +297,12 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
         paired = res.get("paired_se", {})  # paired s.e. where the run stored it, else the unpaired one
         guard = {"reference": bp, "floor": cfg["bp_floor_x_chance"] * chance, "reference_name": "BP test accuracy"}
         out.append(Check(f"{key}: BP minus closed-loop test accuracy, points", 100 * (bp - cl), "<=",
-                         cfg["acc_tol"], **guard, se=100 * paired.get("bp", {}).get("closed-loop", accuracy_diff_se(bp, cl, n_test)), detail=f"BP {bp:.4f} vs closed-loop {cl:.4f}; the tolerance is our reading of the "
+                         cfg["acc_tol"], **guard, se=100 * stored_diff_se(paired, "bp", "closed-loop", bp, cl, n_test), detail=f"BP {bp:.4f} vs closed-loop {cl:.4f}; the tolerance is our reading of the "
                                 "paper's 'comparable to BP' (paper_values['claim_table'])"))
         if "readout" in res:
             ro = res["readout"]["test"]
             out.append(Check(f"{key}: closed-loop minus readout-only test accuracy, points", 100 * (cl - ro), ">",
-                             0.0, **guard, se=100 * paired.get("closed-loop", {}).get("readout", accuracy_diff_se(cl, ro, n_test)),
+                             0.0, **guard, se=100 * stored_diff_se(paired, "closed-loop", "readout", cl, ro, n_test),
                              detail=f"closed-loop {cl:.4f} vs readout-only {ro:.4f}"))
         for when in ("align_init", "align_trained"):
             if when not in res:
