@@ -64,7 +64,7 @@ def gallery() -> None:
     """
     from plasticity.studies import get_study, list_studies
     from plasticity.studies import ledger as L
-    from plasticity.studies.base import LEDGER_SCALES
+    from plasticity.studies.base import ledger_scales
 
     out = DOCS / "gallery"
     shutil.rmtree(out, ignore_errors=True)
@@ -85,7 +85,7 @@ def gallery() -> None:
                 f"**Claim.** {study.claim}", "", "**Deviations from the paper and its code.**", ""]
         page += [f"* {_fmt(d)}" for d in study.deviations] or ["* none stated"]
         page.append("")
-        for scale in (s for s in LEDGER_SCALES if s in study.scales):
+        for scale in ledger_scales(study):
             recs = [r for r in records if r["study"] == name and r["scale"] == scale]
             page += [f"## `{scale}`", ""]
             if not recs:

@@ -191,7 +191,7 @@ def study_list() -> None:
 @study_app.command("run")
 def study_run(
     name: str,
-    scale: str = typer.Option("small", help="smoke | small | paper"),
+    scale: str = typer.Option("small", help="smoke | small | cpu | paper, or a study's named variant such as cpu-fashion"),
     out: Path = typer.Option(None, help="output folder (default reports/studies/NAME/SCALE)"),
     device: str = typer.Option("cpu"),
     seed: int = typer.Option(0, min=0, help="one seed (ignored when --seeds is given)"),
@@ -207,10 +207,10 @@ def study_run(
     from .lab.config import parse_override
     from .lab.paths import check_writable_dir
     from .lab.report import write_study_report
-    from .studies import SCALES, get_study, parse_seeds
+    from .studies import get_study, parse_seeds
 
     study = get_study(name)
-    check_choice("--scale", scale, SCALES)
+    check_choice("--scale", scale, tuple(study.scales))
     overrides = {".".join(path): value for path, value in map(parse_override, set_ or [])}
     seed_list = parse_seeds(seeds) if seeds is not None else [seed]
     study.config(scale, **overrides)  # validate before any run or write

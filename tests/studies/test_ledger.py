@@ -11,7 +11,7 @@ import pytest
 
 from plasticity.studies import SCALES, get_study, list_studies, schema
 from plasticity.studies import ledger as L
-from plasticity.studies.base import StudyResult
+from plasticity.studies.base import StudyResult, scale_kind
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -100,7 +100,7 @@ def test_every_scale_config_is_valid(name: str) -> None:
     s = get_study(name)
     for scale, cfg in s.scales.items():
         schema.validate(name, s.scales, dict(cfg), s.limits)
-        assert scale in SCALES
+        assert scale_kind(scale) in SCALES
 
 
 def _paper_numbers(values: dict) -> set[float]:
@@ -158,3 +158,10 @@ def test_revision_is_dirty_for_code_changes_but_not_for_records(tmp_path: Path) 
     assert not L.git_revision(tmp_path).endswith("+dirty")
     (tmp_path / "x.py").write_text("a = 2\n")                      # a code change
     assert L.git_revision(tmp_path).endswith("+dirty")
+
+
+def test_named_scale_variants_follow_their_kind_in_the_ledger() -> None:
+    from plasticity.studies.base import ledger_scales
+
+    assert scale_kind("cpu-fashion") == "cpu"
+    assert ledger_scales(get_study("symstdp")) == ["small", "cpu", "cpu-fashion", "paper"]

@@ -32,6 +32,16 @@ LEDGER_SCALES = ("small", "cpu", "paper")
 """The scales the results ledger shows (``cpu`` only for studies that define it)."""
 
 
+def scale_kind(scale: str) -> str:
+    """The scale a named variant belongs to: ``cpu-fashion`` is the ``cpu`` protocol on another dataset."""
+    return scale.split("-", 1)[0]
+
+
+def ledger_scales(study: Study) -> list[str]:
+    """The study's scales the ledger shows, each ledger scale followed by its named variants."""
+    return [s for kind in LEDGER_SCALES for s in study.scales if scale_kind(s) == kind]
+
+
 @dataclass
 class StudyContext:
     """What a study's ``run`` gets besides its config: where to write, the device, the seed, a logger."""
@@ -153,7 +163,10 @@ ChecksFn = Callable[[dict[str, Any], dict[str, Any]], list[Check | CheckResult]]
 
 @dataclass
 class Study:
-    """A paper's headline result as code. ``scales`` maps smoke/small/paper (and optionally cpu) to a config dict."""
+    """A paper's headline result as code. ``scales`` maps smoke/small/paper (and optionally cpu) to a config dict.
+
+    A scale may also be a named variant of one of these, ``KIND-NAME`` (for example ``cpu-fashion``: the cpu
+    protocol on Fashion-MNIST), so the ledger can hold a run that differs from its scale by a stated setting."""
 
     name: str
     title: str

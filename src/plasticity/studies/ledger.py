@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..utils import atomic_write_json, atomic_write_text
-from .base import LEDGER_SCALES, StudyResult, combine_statuses, verdict
+from .base import StudyResult, combine_statuses, ledger_scales, verdict
 from .checks import CheckResult
 
 README_START, README_END = "<!-- ledger:start -->", "<!-- ledger:end -->"
@@ -217,7 +217,7 @@ def summary_rows(root: Path | None = None) -> list[dict[str, Any]]:
     rows = []
     for name in list_studies():
         study = get_study(name)
-        for scale in (s for s in LEDGER_SCALES if s in study.scales):
+        for scale in ledger_scales(study):
             recs = groups.get((name, scale), [])
             if not recs:
                 rows.append({"study": name, "scale": scale, "status": "not yet run"})
