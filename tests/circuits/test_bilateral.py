@@ -98,6 +98,31 @@ def test_training_groups_follow_their_own_loss() -> None:
     assert held() < 0.8 * before
     with pytest.raises(ConfigError, match="loss"):
         train_controller(h, [(list(h.parameters()), "speed")], P, steps=10, iters=1, batch=4)
+    with pytest.raises(ConfigError, match="task"):
+        train_controller(h, [(list(h.parameters()), "task")], P, steps=10, iters=1, batch=4, task="throw")
+
+
+def test_a_per_task_gate_learns_to_lean_on_one_hemisphere() -> None:
+    """Trained on hold episodes alone by the task objective, the callosal gate moves off 1/2 towards the
+    hemisphere that holds better (lower stability loss on fresh hold episodes)."""
+    torch.manual_seed(0)
+    left, right = Hemisphere(16), Hemisphere(16)
+    g = torch.Generator().manual_seed(1)
+    train_controller(right, [(list(right.parameters()), "stability")], P, steps=10, iters=30, batch=16, lr=1e-2,
+                     generator=g)
+    for prm in [*left.parameters(), *right.parameters()]:
+        prm.requires_grad_(False)
+    gated = GatedBilateral(left, right)
+    train_controller(gated, [(list(gated.gate.parameters()), "task")], P, steps=10, iters=40, batch=16, lr=3e-2,
+                     generator=g, task="hold")
+    ep = make_episodes("hold", 64, 10, P, torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        z = controller_features(ep.q0, torch.zeros_like(ep.q0), ep.target, P)
+        w = float(gated.mix(z).mean())
+        loss = {side: float(stability_loss(*rollout(h, ep, P), ep.target).mean())
+                for side, h in (("left", left), ("right", right))}
+    assert abs(w - 0.5) > 0.2
+    assert (w > 0.5) == (loss["left"] < loss["right"])
 
 
 def test_gated_bilateral_mixing() -> None:

@@ -252,17 +252,18 @@ HOLD_MEASURES = ("hold_drift_cm", "hold_var_cm2")
 
 def train_controller(controller: nn.Module, groups: list[tuple[list[nn.Parameter], str]], p: ArmParams,
                      steps: int, iters: int, batch: int, lr: float = 3e-3, generator: torch.Generator | None = None,
-                     device: torch.device | str = "cpu", perturb: float = 4.0) -> list[float]:
-    """BPTT training on mixed reach/hold batches. Each (params, loss name) group descends *its own* loss only,
-    so two hemispheres in one body can pursue different objectives; loss "task" scores reach episodes by
-    smoothness and hold episodes by stability. Returns the summed loss per iteration."""
+                     device: torch.device | str = "cpu", perturb: float = 4.0, task: str = "mixed") -> list[float]:
+    """BPTT training on batches of ``task`` episodes (default mixed reach/hold). Each (params, loss name) group
+    descends *its own* loss only, so two hemispheres in one body can pursue different objectives; loss "task"
+    scores reach episodes by smoothness and hold episodes by stability. Returns the summed loss per iteration."""
+    check_choice("task", task, ("reach", "hold", "mixed"))
     for _, name in groups:
         check_choice("loss", name, (*LOSSES, "task"))
     params = [q for ps, _ in groups for q in ps]
     opt = torch.optim.Adam(params, lr=lr)
     hist = []
     for _ in range(iters):
-        ep = make_episodes("mixed", batch, steps, p, generator, device, perturb)
+        ep = make_episodes(task, batch, steps, p, generator, device, perturb)
         x, u = rollout(controller, ep, p)
         opt.zero_grad()
         total = 0.0
