@@ -92,6 +92,17 @@ def test_interspike_intervals_and_avalanches_by_hand():
         avalanche_sizes(s, 0)
 
 
+def test_ks_change_se_is_the_sampling_noise_of_a_ks_change():
+    from plasticity.spiking.pspm import ks_change_se
+
+    g = torch.Generator().manual_seed(0)
+    draw = lambda n: torch.rand(n, generator=g)  # noqa: E731
+    small, large = ks_change_se(draw(100), draw(100), draw(100)), ks_change_se(draw(2000), draw(2000), draw(2000))
+    assert 0.0 < large < small < 0.2          # shrinks with the sample size (~1/sqrt(n))
+    assert small / large > 2.5
+    assert ks_change_se(torch.tensor([1.0]), draw(50), draw(50)) == 0.0   # a pinned KS distance has no spread
+
+
 def test_lean_simulation_matches_the_substrate_with_refractoriness():
     from plasticity.spiking.layers import run_lif
     from plasticity.spiking.neurons import LIFParameters

@@ -13,6 +13,8 @@ def test_pspm_smoke(tmp_path):
     assert math.isfinite(m["null_corr_sd"]) and m["null_corr_sd"] > 0
     assert {c.name.split(":")[0] for c in res.checks} >= {"ISI distribution", "avalanche sizes"}
     assert (tmp_path / "pspm.png").exists()
+    assert set(m["ks_change_se"]) == {"isi", "aval", "aval_homeo"}
+    assert all(math.isfinite(v) and v >= 0 for v in m["ks_change_se"].values())
     assert STUDY.deviations and STUDY.tuned_seeds == (0, 1, 2)
 
 

@@ -190,6 +190,25 @@ def ks_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((fa - fb).abs().max())
 
 
+def ks_change_se(before: torch.Tensor, after: torch.Tensor, ref: torch.Tensor, n_resamples: int = 200,
+                 seed: int = 0) -> float:
+    """Bootstrap s.e. of ``KS(after, ref) - KS(before, ref)``, the sampling noise of a change in KS distance
+    from finite ISI or avalanche samples (the three samples resampled independently, ``scipy.stats.bootstrap``).
+    0.0 when a sample has fewer than two values: then a KS distance is pinned at 1 and has no spread."""
+    from scipy.stats import bootstrap, ks_2samp
+
+    samples = [t.detach().flatten().double().cpu().numpy() for t in (before, after, ref)]
+    if min(x.size for x in samples) < 2:
+        return 0.0
+
+    def change(b: object, a: object, r: object) -> float:
+        return float(ks_2samp(a, r, method="asymp").statistic - ks_2samp(b, r, method="asymp").statistic)
+
+    res = bootstrap(samples, change, n_resamples=n_resamples, vectorized=False, paired=False,
+                    method="percentile", rng=seed)
+    return float(res.standard_error)
+
+
 def power_law_exponent(sizes: torch.Tensor, s_min: float = 1.0) -> float:
     """Maximum-likelihood exponent of P(s) ~ s^-alpha for sizes >= ``s_min`` (discrete approximation of
     Clauset, Shalizi & Newman 2009, Eq. 3.7); nan with fewer than two avalanches."""
