@@ -24,6 +24,9 @@ def test_smoke_runs_and_reports(tmp_path):
     runs = data["metrics"]["asym_runs"]  # the asymmetry part runs on its own (deeper) net, per seed
     assert set(runs) == {"gep", "gep_homeo"} and data["metrics"]["asym_sizes"] == [64, 12, 12, 12, 10]
     assert all(0 <= r["acc"] <= 1 and r["asym_after"] >= 0 for r in runs["gep"] + runs["gep_homeo"])
+    # each EP variant minus BP is scored paired on the same test images
+    table = data["metrics"]["paired_se"]
+    assert set(table) == {"classic", "hep"} and all(0 <= d["bp"] < 0.1 for d in table.values())
     # smoke-scale BP sits near chance, so "EP within 2 points of BP" must not pass: the guard says INCONCLUSIVE
     acc_checks = [c for c in res.checks if "minus BP" in c.name]
     assert data["metrics"]["acc_bp"] < 0.5 and acc_checks

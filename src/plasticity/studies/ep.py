@@ -22,6 +22,10 @@ static readout and SGD/lambda 10 of the asymmetry part at smoke/small; PyTorch's
 reference run with the same optimizer as the asymmetric ones; a different Jacobian-asymmetry statistic; a global
 gradient clip for the other parts; the conv net's pooling and depth.
 
+The accuracy comparisons carry a noise margin: the paired evaluation s.e. of two models scored on the same test
+images (``paired_se``), and for the asymmetry gap, a mean over seeds, the training noise of the seed-paired runs
+as well (``asym_gap_se``). On digits' 360 test images a difference inside 2 s.e. is INCONCLUSIVE.
+
 Every run, BP included, goes through the same gradient-norm clip (``clip``; 0 disables it): BPTT through a network
 near a bifurcation of its fixed point occasionally returns gradients 30x their median, which derails SGD.
 """
@@ -36,13 +40,13 @@ from ..analysis.ep_gradcheck import ep_gradient_check, jacobian_asymmetry
 from ..data import DATASETS, load_dataset, n_test_examples
 from ..data.task import TaskData
 from ..errors import ConfigError, check_choice, check_range
-from ..lab.trainer import Callback, Trainer
+from ..lab.trainer import Callback, Trainer, correct_per_example
 from ..models.energy import EnergyConvNet, EnergyMLP, EnergyNet
 from ..rules.backprop import Backprop
 from ..rules.base import LearningRule
 from ..rules.ep import EquilibriumPropagation
 from .base import Study, StudyContext
-from .checks import Check, accuracy_diff_se
+from .checks import Check, paired_diff_se, paired_se_table, replicate_diff_se, stored_diff_se
 
 SCHEDULES = ("none", "cosine")
 OPTIMIZERS = ("sgd", "adamw")
@@ -167,6 +171,7 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
         metrics[f"cos_min_{k}"] = _min_layer(v)
         ctx.log(f"gradient check {k}: " + ", ".join(f"{n}={c:.4f}" for n, c in v.items()))
     curves: dict[str, list[float]] = {}
+    correct: dict[str, torch.Tensor] = {}  # per test example, for the paired s.e. of the checked differences
     for variant in cfg["variants"]:
         if variant in ASYM_VARIANTS:
             continue
@@ -175,9 +180,12 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
         model = _mlp(cfg, data, ctx.seed, "symmetric", sigma, T1=t1, T2=t2)
         hist = _train(model, _rule(cfg, variant), data, cfg, ctx)
         curves[variant] = [h["test_accuracy"] for h in hist]
+        correct[variant] = correct_per_example(model, data.x_test.to(ctx.device), data.y_test.to(ctx.device))
         metrics[f"acc_{variant}"] = curves[variant][-1]
         metrics[f"seconds_{variant}"] = sum(h["seconds"] for h in hist)
         ctx.log(f"{variant}: test accuracy {curves[variant][-1]:.4f} ({metrics[f'seconds_{variant}']:.1f}s)")
+    metrics["paired_se"] = paired_se_table(correct, [*((v, "bp") for v in ("classic", "symmetric", "hep")),
+                                                     ("classic", "noisy_classic"), ("hep", "noisy_hep")])
     asym = [v for v in cfg["variants"] if v in ASYM_VARIANTS]
     if asym:
         metrics.update(_asymmetry(cfg, asym_data(cfg, data), ctx, asym, curves))
@@ -200,6 +208,7 @@ def _asymmetry(cfg: dict[str, Any], data: TaskData, ctx: StudyContext, variants:
     out: dict[str, Any] = {"asym_sizes": [data.n_features, *hidden, data.n_classes], "asym_output": cfg["asym_output"],
                            "asym_dataset": data.name}
     runs: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+    hits: dict[str, list[torch.Tensor]] = {v: [] for v in variants}
     for k, seed in enumerate(ctx.sub_seeds(cfg["asym_seeds"])):
         for variant in variants:
             feedback = _feedback(variant)
@@ -210,6 +219,7 @@ def _asymmetry(cfg: dict[str, Any], data: TaskData, ctx: StudyContext, variants:
             # the seed also sets the data order
             hist = _train_asym(model, _rule(cfg, variant), data, cfg, ctx, seed)
             run["acc"] = hist[-1]["test_accuracy"]
+            hits[variant].append(correct_per_example(model, data.x_test.to(ctx.device), data.y_test.to(ctx.device)))
             if k == 0:
                 curves[variant] = [h["test_accuracy"] for h in hist]
             if feedback == "independent":
@@ -230,6 +240,9 @@ def _asymmetry(cfg: dict[str, Any], data: TaskData, ctx: StudyContext, variants:
             out[f"asym_after_{v}"] = mean(v, "asym_after")
             out[f"gep_cos_min_{v}"] = mean(v, "gep_cos_min")
     out["asym_runs"] = runs
+    if {"gep_sym", "gep"} <= set(variants):  # the seed-paired difference's s.e.: training plus paired evaluation noise
+        out["asym_gap_se"] = replicate_diff_se([r["acc"] for r in runs["gep_sym"]], [r["acc"] for r in runs["gep"]],
+                                               paired_diff_se(torch.stack(hits["gep_sym"]), torch.stack(hits["gep"])))
     return out
 
 
@@ -302,8 +315,10 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
     n_main = _n_eval(cfg, cfg["dataset"])
     n_asym = _n_eval(cfg, cfg["asym_dataset"] or cfg["dataset"])
 
-    def se(a: float, b: float, n: int = n_main) -> float:  # evaluation noise of a difference, in points
-        return 100 * accuracy_diff_se(a, b, n)
+    table = metrics.get("paired_se", {})  # paired s.e. stored by the run (records before it: unpaired)
+
+    def se(a: str, b: str, n: int = n_main) -> float:  # evaluation noise of accuracy a - b, in points
+        return 100 * stored_diff_se(table, a, b, metrics[f"acc_{a}"], metrics[f"acc_{b}"], n)
 
     floor = 5.0 / metrics["sizes"][-1]  # a reference must reach 5x chance before a comparison with it means anything
     out = [Check("hEP gradient vs BPTT, min cosine over layers", metrics["cos_min_hep"], ">", 0.99,
@@ -318,19 +333,19 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
             if v in acc:
                 out.append(Check(f"{v} EP accuracy minus BP(TT), points", 100 * (acc[v] - acc["bp"]), ">=", -2.0,
                                  reference=acc["bp"], floor=floor, reference_name="BP(TT) test accuracy",
-                                 se=se(acc[v], acc["bp"]),
+                                 se=se(v, "bp"),
                                  detail=f"{acc[v]:.4f} vs BP {acc['bp']:.4f}"))
     if "noisy_classic" in acc and "classic" in acc:
         out.append(Check(f"sigma={cfg['sigma']}: classic EP (beta={cfg['beta_classic']}) collapses, drop in points",
                          100 * (acc["classic"] - acc["noisy_classic"]), ">", 20.0,
                          reference=acc["classic"], floor=floor, reference_name="noise-free classic EP accuracy",
-                         se=se(acc["classic"], acc["noisy_classic"]),
+                         se=se("classic", "noisy_classic"),
                          detail=f"noisy accuracy {acc['noisy_classic']:.4f}; paper "
                                 f"{pv['mnist_classic_ep_beta0.1']:.3f} -> {pv['mnist_noise_classic_ep']:.3f}"))
     if "noisy_hep" in acc and "hep" in acc:
         out.append(Check(f"sigma={cfg['sigma']}: hEP holds, drop in points", 100 * (acc["hep"] - acc["noisy_hep"]),
                          "<=", 2.0, reference=acc["hep"], floor=floor, reference_name="noise-free hEP accuracy",
-                         se=se(acc["hep"], acc["noisy_hep"]),
+                         se=se("hep", "noisy_hep"),
                          detail=f"noisy accuracy {acc['noisy_hep']:.4f}; paper {pv['mnist_hep_N10']:.3f} -> "
                                 f"{pv['mnist_noise_hep']:.3f}"))
     if {"gep_sym", "gep"} <= acc.keys():
@@ -341,7 +356,8 @@ def checks(metrics: dict[str, Any], cfg: dict[str, Any]) -> list[Check]:
         guard = {"reference": acc["gep_sym"], "floor": floor, "reference_name": "gEP on the symmetric net"}
         out.append(Check(f"asymmetric net without homeostasis loses accuracy vs symmetric, points (mean of {n} "
                          f"seeds, net {metrics.get('asym_sizes')})", loss, ">", 1.0, **guard,
-                         se=se(acc["gep_sym"], acc["gep"], n_asym),
+                         se=(100 * metrics["asym_gap_se"] if "asym_gap_se" in metrics
+                             else se("gep_sym", "gep", n_asym)),
                          detail=f"gEP asymmetric {per_seed('gep')} vs symmetric {per_seed('gep_sym')}"))
         if "gep_homeo" in acc:
             frac = _recovered(acc["gep_sym"], acc["gep"], acc["gep_homeo"])
