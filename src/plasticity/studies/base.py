@@ -137,6 +137,13 @@ def combine_statuses(statuses: list[str], seed_rate: float = 1.0) -> str:
     return INCONCLUSIVE if n and n_pass + statuses.count(INCONCLUSIVE) >= need else FAIL
 
 
+def align_checks(runs: list[list[Any]], name: Callable[[Any], str]) -> list[tuple[str, list[Any]]]:
+    """Each check name over several runs (first-seen order) with that check from every run, ``None`` where a run
+    lacks it; ``name`` reads a check's name (CheckResult objects or ledger dicts alike)."""
+    names = list(dict.fromkeys(name(c) for checks in runs for c in checks))
+    return [(n, [next((c for c in checks if name(c) == n), None) for checks in runs]) for n in names]
+
+
 def parse_seeds(text: str) -> list[int]:
     """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,3,7"`` -> [0, 3, 7]; ranges and lists mix (``"0-2,9"``)."""
     seeds: list[int] = []
@@ -240,14 +247,9 @@ class Study:
 
 def combine_seeds(runs: list[StudyResult], out: Path) -> StudyResult:
     """One result over several seeds: per check, the pass rate and each seed's value (``seed_rate`` rules)."""
-    names: list[str] = []
-    for r in runs:
-        for c in r.checks:
-            if c.name not in names:
-                names.append(c.name)
     combined = []
-    for name in names:
-        per = {str(r.seeds[0]): next((c for c in r.checks if c.name == name), None) for r in runs}
+    for name, found in align_checks([r.checks for r in runs], lambda c: c.name):
+        per = dict(zip((str(r.seeds[0]) for r in runs), found, strict=True))
         statuses = [c.status if c is not None else FAIL for c in per.values()]
         n_pass = statuses.count(PASS)
         first = next(c for c in per.values() if c is not None)

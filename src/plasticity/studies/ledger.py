@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..utils import atomic_write_json, atomic_write_text
-from .base import StudyResult, combine_statuses, ledger_scales, verdict
+from .base import StudyResult, align_checks, combine_statuses, ledger_scales, verdict
 from .checks import CheckResult
 
 README_START, README_END = "<!-- ledger:start -->", "<!-- ledger:end -->"
@@ -244,12 +244,8 @@ def _rechecked(recs: list[dict[str, Any]]) -> str:
 def seeds_verdict(recs: list[dict[str, Any]]) -> str:
     """The verdict over a (study, scale)'s records, as ``study run --seeds`` gives it: each check combined over the
     seeds by its ``seed_rate`` (a check missing from a record fails there), then the verdict over the checks."""
-    names: list[str] = []
-    for r in recs:
-        names += [c["name"] for c in r["checks"] if c["name"] not in names]
     out = []
-    for name in names:
-        found = [next((c for c in r["checks"] if c["name"] == name), None) for r in recs]
+    for _, found in align_checks([r["checks"] for r in recs], lambda c: c["name"]):
         rate = next(float(c.get("seed_rate") or 1.0) for c in found if c is not None)
         out.append(combine_statuses([c["status"] if c is not None else "FAIL" for c in found], rate))
     return verdict(out)
