@@ -301,7 +301,18 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=None, help="update the table between the ledger markers")
     ap.add_argument("--recheck", action="store_true",
                     help="re-evaluate the current checks on the stored metrics of records whose verdicts differ")
+    ap.add_argument("--code-changes", action="store_true",
+                    help="list the records whose study code (the module and what it imports) changed since they ran")
     args = ap.parse_args()
+    if args.code_changes:
+        from .provenance import code_changes
+
+        for c in code_changes(load_records()):
+            if c["changed"] or c["dirty"] or c["changed"] is None:
+                what = "unknown (revision not in this checkout)" if c["changed"] is None else ", ".join(c["changed"])
+                print(f"{c['study']}/{c['scale']}/seed{c['seed']} at {c['revision'][:10]}"
+                      f"{' (dirty tree)' if c['dirty'] else ''}: {what or 'no source change'}")
+        return
     if args.recheck:
         for p in recheck():
             print("RECHECKED", p)
