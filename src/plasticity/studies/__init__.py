@@ -20,7 +20,7 @@ from .checks import (
     replicate_diff_se,
 )
 
-_SKIP = {"base", "common", "checks", "schema", "ledger"}
+_SKIP = {"base", "common", "checks", "schema", "ledger", "provenance"}
 
 
 def list_studies() -> list[str]:
