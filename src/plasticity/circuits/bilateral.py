@@ -208,8 +208,9 @@ LOSSES = {"smoothness": smoothness_loss, "stability": stability_loss}
 
 
 def behaviour(controller: nn.Module, ep_reach: Episodes, ep_hold: Episodes, p: ArmParams,
-              settle_cm: float = 2.0) -> dict[str, float]:
+              settle_cm: float = 2.0, hold_controller: nn.Module | None = None) -> dict[str, float]:
     """Behavioural measures, none of them a training loss, averaged over episodes (all lower-is-better).
+    ``hold_controller`` (default ``controller``) drives the hold episodes, for a model trained per task.
 
     Reach: ``reach_endpoint_cm`` hand-to-target distance at the last step; ``reach_time_s`` movement time, the
     first time after which the hand stays within ``settle_cm`` of the target (the episode length if never);
@@ -223,7 +224,7 @@ def behaviour(controller: nn.Module, ep_reach: Episodes, ep_hold: Episodes, p: A
         raise ConfigError(f"settle_cm={settle_cm} is out of range; allowed: (0, inf)")
     with torch.no_grad():
         xr, _ = rollout(controller, ep_reach, p)
-        xh, _ = rollout(controller, ep_hold, p)
+        xh, _ = rollout(controller if hold_controller is None else hold_controller, ep_hold, p)
         x0 = forward_kinematics(ep_reach.q0, p)
         path = torch.cat([x0[None], xr])                                   # (T+1, B, 2)
         dist = (xr - ep_reach.target).norm(dim=-1)                         # (T, B)

@@ -118,9 +118,9 @@ def _run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
         curves[name] = train_controller(b, [(lp, "smoothness"), (rp, "stability")], p, iters=cfg["iters"],
                                         lr=cfg["lr"], **kw)
         models[name] = b
-    table = {name: behaviour(m, ep_r, ep_h, p, cfg["settle_cm"]) for name, m in models.items()}
-    by_task = {t: behaviour(gates[t], ep_r, ep_h, p, cfg["settle_cm"]) for t in ("reach", "hold")}
-    table["bilateral_callosal"] = {k: by_task["hold" if k in HOLD_MEASURES else "reach"][k] for k in MEASURES}
+    # each model as (reach controller, hold controller): the same network, or the per-task gates
+    pairs = {**{name: (m, m) for name, m in models.items()}, "bilateral_callosal": (gates["reach"], gates["hold"])}
+    table = {name: behaviour(r, ep_r, ep_h, p, cfg["settle_cm"], hold_controller=h) for name, (r, h) in pairs.items()}
     passive = {"reach_endpoint_cm": float(100 * (forward_kinematics(ep_r.q0, p) - ep_r.target).norm(dim=-1).mean())}
     ctx.log(f"{'model':22s} " + " ".join(f"{k:>17s}" for k in MEASURES))
     for name, row in table.items():
@@ -144,28 +144,27 @@ def _run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     # it shows whether the bilateral model beats a hemisphere on that hemisphere's own loss
     objective: dict[str, dict[str, float]] = {}
     with torch.no_grad():
-        for name, m in {**models, "bilateral_callosal": None}.items():
-            xr, ur = rollout(gates["reach"] if m is None else m, ep_r, p)
-            xh, uh = rollout(gates["hold"] if m is None else m, ep_h, p)
+        for name, (r, h) in pairs.items():
+            xr, ur = rollout(r, ep_r, p)
+            xh, uh = rollout(h, ep_h, p)
             objective[name] = {"reach_smoothness_loss": float(smoothness_loss(xr, ur, ep_r.target).mean()),
                                "hold_stability_loss": float(stability_loss(xh, uh, ep_h.target).mean())}
     ctx.log("held-out training objectives (diagnostic): " + "; ".join(
         f"{n} reach {o['reach_smoothness_loss']:.4g} hold {o['hold_stability_loss']:.4g}" for n, o in objective.items()))
-    _figure(ctx, {**models, "bilateral_callosal": gates}, ep_r, ep_h, p, curves)
+    _figure(ctx, pairs, ep_r, ep_h, p, curves)
     return {"behaviour": table, "passive": passive, "callosal_effect": callosal_effect, "gate_left_weight": gate,
             "objective": objective,
             "iters": cfg["iters"], "seed": ctx.seed}
 
 
-def _figure(ctx: StudyContext, models: dict[str, Any], ep_r: Any, ep_h: Any, p: ArmParams,
-            curves: dict[str, list[float]]) -> None:
-    """Reaches, holds and training curves; ``models["bilateral_callosal"]`` maps each task to its gate."""
+def _figure(ctx: StudyContext, pairs: dict[str, tuple[torch.nn.Module, torch.nn.Module]], ep_r: Any, ep_h: Any,
+            p: ArmParams, curves: dict[str, list[float]]) -> None:
+    """Reaches, holds and training curves; ``pairs`` maps a model to its (reach, hold) controllers."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     with torch.no_grad():
         for name in ("left_smoothness", "right_stability", "bilateral_callosal"):
-            m = models[name]
-            xr, _ = rollout(m["reach"] if isinstance(m, dict) else m, ep_r, p)
-            xh, _ = rollout(m["hold"] if isinstance(m, dict) else m, ep_h, p)
+            xr, _ = rollout(pairs[name][0], ep_r, p)
+            xh, _ = rollout(pairs[name][1], ep_h, p)
             line, = axes[0].plot(xr[:, 0, 0].cpu(), xr[:, 0, 1].cpu(), label=name)
             for i in range(1, 4):
                 axes[0].plot(xr[:, i, 0].cpu(), xr[:, i, 1].cpu(), color=line.get_color())
