@@ -83,10 +83,17 @@ def null_correlations(cfg: dict[str, Any], seed: int) -> list[float]:
             for _ in range(cfg["n_null"])]
 
 
-def spike_statistics(z: torch.Tensor, y: torch.Tensor, bin_steps: int, dt: float) -> dict[str, float]:
-    """ISI and avalanche-size statistics of ``z`` and their KS distance to those of the targets ``y``."""
-    isi_z, isi_y = interspike_intervals(z, dt), interspike_intervals(y, dt)
-    av_z, av_y = avalanche_sizes(z, bin_steps), avalanche_sizes(y, bin_steps)
+def spike_samples(s: torch.Tensor, bin_steps: int, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The inter-spike intervals (ms) and avalanche sizes of spike trains ``s``."""
+    return interspike_intervals(s, dt), avalanche_sizes(s, bin_steps)
+
+
+def spike_statistics(z: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+                     y: torch.Tensor | tuple[torch.Tensor, torch.Tensor], bin_steps: int, dt: float
+                     ) -> dict[str, float]:
+    """ISI and avalanche-size statistics of ``z`` and their KS distance to those of the targets ``y``; either may
+    be given as its :func:`spike_samples` already computed."""
+    (isi_z, av_z), (isi_y, av_y) = (v if isinstance(v, tuple) else spike_samples(v, bin_steps, dt) for v in (z, y))
     cv = lambda v: float(v.std() / v.mean()) if v.numel() > 1 else float("nan")  # noqa: E731
     return {"isi_ks": ks_distance(isi_z, isi_y), "isi_mean_ms": float(isi_z.mean()) if isi_z.numel() else math.nan,
             "isi_cv": cv(isi_z), "aval_ks": ks_distance(av_z, av_y), "aval_n": int(av_z.numel()),
@@ -143,16 +150,17 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
 
     student = fresh()
     corr0 = weight_correlations(student, teacher)
-    z0 = run_recurrent(student, x)
-    stats0 = spike_statistics(z0, y, bin_steps, cfg["dt"])
+    samples_y = spike_samples(y, bin_steps, cfg["dt"])
+    samples0 = spike_samples(run_recurrent(student, x), bin_steps, cfg["dt"])
+    stats0 = spike_statistics(samples0, samples_y, bin_steps, cfg["dt"])
     curve = _train(cfg, student, x, y, seed, cfg["iterations"], cfg["eta"])
     corr = weight_correlations(student, teacher)
     z = run_recurrent(student, x)
-    stats = spike_statistics(z, y, bin_steps, cfg["dt"])
-    isi = [interspike_intervals(s, cfg["dt"]) for s in (z0, z, y)]
-    aval = [avalanche_sizes(s, bin_steps) for s in (z0, z, y)]
+    samples = spike_samples(z, bin_steps, cfg["dt"])
+    stats = spike_statistics(samples, samples_y, bin_steps, cfg["dt"])
     # sampling noise of each KS change (finite ISI / avalanche samples): the checks' noise margin
-    ks_se = {"isi": ks_change_se(*isi, seed=seed), "aval": ks_change_se(*aval, seed=seed)}
+    ks_se = {key: ks_change_se(samples0[i], samples[i], samples_y[i], seed=seed)
+             for i, key in enumerate(("isi", "aval"))}
     null = null_correlations(cfg, seed)
     null_mean = sum(null) / len(null)
     null_sd = (sum((c - null_mean) ** 2 for c in null) / max(len(null) - 1, 1)) ** 0.5
@@ -160,11 +168,11 @@ def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     if cfg["homeo_iterations"] > 0:       # homeostasis only: the timing terms off, rates matched
         h = fresh()
         _train({**cfg, "eval_every": cfg["homeo_iterations"]}, h, x, y, seed, cfg["homeo_iterations"], 0.0)
-        zh = run_recurrent(h, x)
-        homeo = spike_statistics(zh, y, bin_steps, cfg["dt"])
-        ks_se["aval_homeo"] = ks_change_se(aval[0], avalanche_sizes(zh, bin_steps), aval[2], seed=seed)
+        samples_h = spike_samples(run_recurrent(h, x), bin_steps, cfg["dt"])
+        homeo = spike_statistics(samples_h, samples_y, bin_steps, cfg["dt"])
+        ks_se["aval_homeo"] = ks_change_se(samples0[1], samples_h[1], samples_y[1], seed=seed)
     rate = lambda s: float(s.mean()) * 1000.0 / cfg["dt"]  # noqa: E731
-    teacher_stats = spike_statistics(y, y, bin_steps, cfg["dt"])
+    teacher_stats = spike_statistics(samples_y, samples_y, bin_steps, cfg["dt"])
     m = {"iterations": [c[0] for c in curve], "vr_free": [c[1] for c in curve], "vr_forced": [c[2] for c in curve],
          "vr_ratio_free": curve[-1][1] / curve[0][1], "vr_ratio_forced": curve[-1][2] / curve[0][2],
          "rec_corr_init": corr0[0], "rec_corr": corr[0], "in_corr_init": corr0[1], "in_corr": corr[1],
