@@ -38,7 +38,7 @@ def _imports(path: Path) -> list[Path]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = here[: len(here) - (node.level - 1)] if node.level > 1 else here
+                base = here[: len(here) - node.level + 1]
             elif node.module and node.module.split(".")[0] == "plasticity":
                 base = []
             else:
