@@ -33,7 +33,7 @@ def test_smoke_runs_and_reports(tmp_path):
     assert all(c.status == "INCONCLUSIVE" for c in acc_checks) and res.exit_code != 0 and res.deviations
 
 
-@pytest.mark.parametrize("scale", ["small", "paper"])
+@pytest.mark.parametrize("scale", ["small", "cpu", "paper"])
 def test_configs_validate(scale):
     cfg = get_study("ep").config(scale)
     validate_config(cfg)
