@@ -29,3 +29,14 @@ def test_bad_intensity_limit_is_one_line(bad):
     with pytest.raises(ConfigError) as e:
         STUDY.config("small", **bad)
     assert "max_intensity" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_class_layer_length_chosen_on_validation(tmp_path):
+    """cpu-select scores the class layer on validation every cla_select_every images and keeps the best."""
+    over = {"n_exc": 20, "n_train": 40, "n_val": 20, "cla_select_every": 20, "batch_size": 20, "eval_batch": 20,
+            "read_test": False, "dt": 1.0}
+    m = STUDY.run(scale="cpu-select", out_dir=tmp_path, quiet=True, **over).metrics
+    curve = m["cla_selection_curve"]
+    assert [c[0] for c in curve] == [20, 40, 60, 80]  # 2 class-layer epochs x 2 chunks of 20 images
+    best = max(c[1] for c in curve)
+    assert m["cla_selected_images"] == next(n for n, a in curve if a == best)  # the earliest of the best
