@@ -164,4 +164,5 @@ def test_named_scale_variants_follow_their_kind_in_the_ledger() -> None:
     from plasticity.studies.base import ledger_scales
 
     assert scale_kind("cpu-fashion") == "cpu"
-    assert ledger_scales(get_study("symstdp")) == ["small", "cpu", "cpu-fashion", "cpu-fashionnorm", "paper"]
+    assert ledger_scales(get_study("symstdp")) == ["small", "cpu", "cpu-fashion", "cpu-fashionnorm", "cpu-select",
+                                                  "paper"]
