@@ -3,7 +3,8 @@
 Runs the ``ep`` study's asymmetry part with the paper-scale config (Fashion-MNIST, 784-256-256 + dynamic output,
 AdamW lr 1e-4, homeostasis 1, exact-limit gEP) at fewer epochs, a training subset and optionally shorter relaxations,
 and prints, per seed, the test accuracy of the symmetric net, the asymmetric net without and with homeostasis, the
-Jacobian asymmetry and the fraction of the gap recovered. Not a ledger record: the config is not a study scale.
+Jacobian asymmetry and the fraction of the gap recovered. Not a ledger record; the study's ``cpu``
+scale is the recorded 2-epoch version of the same setting.
 
     python benchmarks/ep_reference_setting.py --epochs 3 --n-train 3000 --n-test 2000 --seeds 3
 """
