@@ -16,6 +16,9 @@ def test_pspm_smoke(tmp_path):
     assert set(m["ks_change_se"]) == {"isi", "aval", "aval_homeo"}
     assert all(math.isfinite(v) and v >= 0 for v in m["ks_change_se"].values())
     assert STUDY.deviations and STUDY.tuned_seeds == (0, 1, 2)
+    # the chaos floor: the teacher itself with weight noise, one free-running ratio per noise level
+    assert len(m["teacher_noise_ratio_free"]) == len(m["noise_levels"]) == 3
+    assert all(r > 0 for r in m["teacher_noise_ratio_free"]) and "weight noise" in res.checks[0].detail
 
 
 def test_null_correlations_centre_on_zero():
