@@ -143,16 +143,18 @@ def train_and_eval(net: SymSTDPNetwork, x: torch.Tensor, y: torch.Tensor, evals:
         for ep in range(cfg["cla_epochs"]):
             order = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed * 1000 + 500 + ep))
             order = order.to(x.device)
+            counts, seconds = [], 0.0
             for start in range(0, x.shape[0], every or x.shape[0]):
                 part = order[start:start + (every or x.shape[0])]
                 r = run_pass(net, x[part], y[part], batch_size, g, log=ctx.log, log_every=cfg["log_every"],
                              compiled=cfg["compiled"])
-                shows += r.presentations
+                shows, seconds = shows + r.presentations, seconds + r.seconds
+                counts.append(r.exc_counts)
                 if select is not None:
                     select.score(ep * x.shape[0] + start + part.numel(), ctx)
             ctx.log(f"[symstdp] class-layer epoch {ep + 1}/{cfg['cla_epochs']} (hidden layer fixed): "
-                    f"{r.seconds:.0f} s")
-            last_counts, last_y = r.exc_counts, y[part]
+                    f"{seconds:.0f} s")
+            last_counts, last_y = torch.cat(counts), y[order]
         if select is not None:
             out.update(select.restore())
         net.hidden_plastic = True
