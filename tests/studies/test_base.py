@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,11 @@ def test_ledger_verdict_combines_each_check_over_seeds_like_the_cli() -> None:
     assert seeds_verdict([rec("PASS", "PASS")] * 4 + [rec("FAIL", "PASS")]) == "PASS"
     assert seeds_verdict([rec("PASS", "INCONCLUSIVE")] * 4 + [rec("PASS", "FAIL")]) == "FAIL"
     assert seeds_verdict([rec("PASS", "PASS")] * 4 + [rec("PASS", "INCONCLUSIVE")]) == "INCONCLUSIVE"
+
+
+def test_tuned_seeds_per_scale_and_kind(tmp_path: Path) -> None:
+    """A scale (or every variant of a kind) may declare its own tuned seeds; the rest use the study's."""
+    small = TOY.scales["small"]
+    s = dataclasses.replace(TOY, scales={**TOY.scales, "cpu": small, "cpu-x": small}, scale_tuned_seeds={"cpu": ()})
+    assert (s.tuned_for("small"), s.tuned_for("cpu"), s.tuned_for("cpu-x")) == ((0,), (), ())
+    assert s.run(scale="cpu-x", out_dir=tmp_path, quiet=True).tuned_seeds == []

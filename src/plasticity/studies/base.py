@@ -187,6 +187,9 @@ class Study:
     paper_values: dict[str, Any] = field(default_factory=dict)
     deviations: list[str] = field(default_factory=list)
     tuned_seeds: tuple[int, ...] = (0,)
+    # seeds tuned on at a scale (or a kind of scale) where they differ from ``tuned_seeds``: a scale run at the
+    # reference's own settings tunes nothing, ``()``
+    scale_tuned_seeds: dict[str, tuple[int, ...]] = field(default_factory=dict)
     limits: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
 
     def config(self, scale: str = "small", **overrides: Any) -> dict[str, Any]:
@@ -198,6 +201,13 @@ class Study:
                 raise ConfigError(f"study {self.name!r} has no config key {k!r}; allowed: {', '.join(sorted(cfg))}")
             cfg[k] = v
         return validate_config(self.name, self.scales, cfg, self.limits, keys=set(overrides))
+
+    def tuned_for(self, scale: str) -> tuple[int, ...]:
+        """The seeds any setting of ``scale`` was chosen on: its own entry, its kind's, else ``tuned_seeds``."""
+        for key in (scale, scale_kind(scale)):
+            if key in self.scale_tuned_seeds:
+                return tuple(self.scale_tuned_seeds[key])
+        return tuple(self.tuned_seeds)
 
     def evaluate(self, metrics: dict[str, Any], cfg: dict[str, Any]) -> list[CheckResult]:
         """Run the checks function and resolve each declared :class:`Check` against ``paper_values``."""
@@ -219,7 +229,7 @@ class Study:
         checks = self.evaluate(metrics, cfg)
         result = StudyResult(self.name, scale, cfg, metrics, checks, list(ctx.figures), str(out),
                              time.perf_counter() - t0, paper=self.paper_info(), deviations=list(self.deviations),
-                             seeds=[int(seed)], tuned_seeds=list(self.tuned_seeds))
+                             seeds=[int(seed)], tuned_seeds=list(self.tuned_for(scale)))
         atomic_write_json(out / "results.json", result.to_dict())
         return result
 
