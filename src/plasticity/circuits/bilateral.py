@@ -147,12 +147,15 @@ class Episodes:
     target: torch.Tensor
     perturbation: torch.Tensor
     hold: torch.Tensor
+    load: torch.Tensor | None = None  # constant endpoint force (B, 2) in N, mapped to joint torques by J(q)^T
 
 
 def make_episodes(task: str, batch: int, steps: int, p: ArmParams, generator: torch.Generator | None = None,
-                  device: torch.device | str = "cpu", perturb: float = 4.0) -> Episodes:
+                  device: torch.device | str = "cpu", perturb: float = 4.0, load: float = 0.0) -> Episodes:
     """``reach``: random start posture to a random reachable target, no perturbation. ``hold``: start at the
-    target at rest, a random constant torque pulse (|tau| <= perturb Nm) during the first third. ``mixed``: half each."""
+    target at rest, a random constant torque pulse (|tau| <= perturb Nm) during the first third, and with ``load``
+    a constant endpoint force uniform in [-load, load] N per axis for the whole episode (the reference's
+    HoldPositionWithLoads). ``mixed``: half each."""
     check_choice("task", task, ("reach", "hold", "mixed"))
     if steps < 6:
         raise ConfigError(f"steps={steps} is out of range; allowed: [6, inf)")
@@ -174,19 +177,44 @@ def make_episodes(task: str, batch: int, steps: int, p: ArmParams, generator: to
     on = torch.zeros(steps, 1, 1, device=device)
     on[1: 1 + steps // 3] = 1.0
     pert = on * (pulse * hold[:, None])[None]
-    return Episodes(q0, forward_kinematics(q_t, p), pert, hold)
+    force = None
+    if load > 0:
+        force = load * (2 * torch.rand(batch, 2, generator=generator, device=device) - 1) * hold[:, None]
+    return Episodes(q0, forward_kinematics(q_t, p), pert, hold, force)
+
+
+def jacobian(q: torch.Tensor, p: ArmParams) -> torch.Tensor:
+    """d(hand position)/d(joint angles) (B, 2, 2): maps an endpoint force F to joint torques J^T F."""
+    s1, s12 = torch.sin(q[:, 0]), torch.sin(q[:, 0] + q[:, 1])
+    c1, c12 = torch.cos(q[:, 0]), torch.cos(q[:, 0] + q[:, 1])
+    return torch.stack([torch.stack([-p.l1 * s1 - p.l2 * s12, -p.l2 * s12], -1),
+                        torch.stack([p.l1 * c1 + p.l2 * c12, p.l2 * c12], -1)], -2)
 
 
 def rollout(controller: nn.Module, ep: Episodes, p: ArmParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Simulate; returns hand positions (T, B, 2) and controller torques (T, B, 2)."""
+    x, u, _ = rollout_activity(controller, ep, p, record=False)
+    return x, u
+
+
+def rollout_activity(controller: nn.Module, ep: Episodes, p: ArmParams, record: bool = True
+                     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """:func:`rollout` plus, with ``record``, each hidden layer's activity over time [(T, B, width)] as the
+    controller leaves it in ``controller.activity`` after every call (empty for controllers without it)."""
     q, dq = ep.q0, torch.zeros_like(ep.q0)
-    xs, us = [], []
+    xs, us, acts = [], [], []
     for t in range(ep.perturbation.shape[0]):
         u = controller(controller_features(q, dq, ep.target, p))
-        q, dq = arm_step(q, dq, u + ep.perturbation[t], p)
+        tau = u + ep.perturbation[t]
+        if ep.load is not None:
+            tau = tau + (jacobian(q, p).transpose(1, 2) @ ep.load[:, :, None])[:, :, 0]
+        q, dq = arm_step(q, dq, tau, p)
         xs.append(forward_kinematics(q, p))
         us.append(u)
-    return torch.stack(xs), torch.stack(us)
+        if record:
+            acts.append(getattr(controller, "activity", []))
+    layers = [torch.stack([a[k] for a in acts]) for k in range(len(acts[0]))] if acts and acts[0] else []
+    return torch.stack(xs), torch.stack(us), layers
 
 
 def smoothness_loss(x: torch.Tensor, u: torch.Tensor, target: torch.Tensor, effort: float = 1e-3,
@@ -204,7 +232,30 @@ def stability_loss(x: torch.Tensor, u: torch.Tensor, target: torch.Tensor, effor
     return 100 * ((x - target) ** 2).sum(-1).mean(0) + effort * (u**2).sum(-1).mean(0)
 
 
+def reference_left_loss(x: torch.Tensor, u: torch.Tensor, target: torch.Tensor, acts: list[torch.Tensor],
+                        p: ArmParams) -> torch.Tensor:
+    """The reference's dominant-hemisphere loss per episode (B,) (Cerenaut/bilateral-motor-control, example.ipynb
+    ``loss_weights1``): 5 x mean |hand - target| (MotorNet PositionLoss, L1, every step) + 0.02 x, per hidden
+    layer, mean h^2 + 0.05 mean (dh/dt)^2 (MotorNet L2xDxRegularizer, deriv_weight 0.05)."""
+    out = 5 * (x - target).abs().mean((0, 2))
+    for h in acts:
+        dh = (h[1:] - h[:-1]) / p.dt
+        out = out + 0.02 * ((h**2).mean((0, 2)) + 0.05 * (dh**2).mean((0, 2)))
+    return out
+
+
+def reference_right_loss(x: torch.Tensor, u: torch.Tensor, target: torch.Tensor, acts: list[torch.Tensor],
+                         p: ArmParams) -> torch.Tensor:
+    """The reference's non-dominant loss per episode (B,) (``loss_weights2``): 5 x mean (10 (hand - target))^2 / 10
+    (its PositionLoss2, L2, every step) + 2 x mean squared drive (its muscle excitation in [0, 1]; here the
+    torque over ``max_torque``)."""
+    return 5 * 10 * ((x - target) ** 2).mean((0, 2)) + 2 * ((u / p.max_torque) ** 2).mean((0, 2))
+
+
 LOSSES = {"smoothness": smoothness_loss, "stability": stability_loss}
+# the reference's pair, which also read hidden activity; "ref_shared": half of each, as its shared layers descend
+REF_LOSSES = {"ref_left": reference_left_loss, "ref_right": reference_right_loss,
+              "ref_shared": lambda *a: 0.5 * (reference_left_loss(*a) + reference_right_loss(*a))}
 
 
 def behaviour(controller: nn.Module, ep_reach: Episodes, ep_hold: Episodes, p: ArmParams,
@@ -253,30 +304,45 @@ HOLD_MEASURES = ("hold_drift_cm", "hold_var_cm2")
 
 def train_controller(controller: nn.Module, groups: list[tuple[list[nn.Parameter], str]], p: ArmParams,
                      steps: int, iters: int, batch: int, lr: float = 3e-3, generator: torch.Generator | None = None,
-                     device: torch.device | str = "cpu", perturb: float = 4.0, task: str = "mixed") -> list[float]:
+                     device: torch.device | str = "cpu", perturb: float = 4.0, task: str = "mixed",
+                     load: float = 0.0, clip: float = 0.0) -> list[float]:
     """BPTT training on batches of ``task`` episodes (default mixed reach/hold). Each (params, loss name) group
     descends *its own* loss only, so two hemispheres in one body can pursue different objectives; loss "task"
-    scores reach episodes by smoothness and hold episodes by stability. Returns the summed loss per iteration."""
+    scores reach episodes by smoothness and hold episodes by stability; the ``ref_*`` losses are the reference's
+    pair (:data:`REF_LOSSES`). ``clip`` > 0 caps each parameter's gradient norm (Keras ``clipnorm``); a controller
+    with a ``constrain()`` method gets it called after every step. Returns the summed loss per iteration."""
     check_choice("task", task, ("reach", "hold", "mixed"))
     for _, name in groups:
-        check_choice("loss", name, (*LOSSES, "task"))
+        check_choice("loss", name, (*LOSSES, *REF_LOSSES, "task"))
+    if clip < 0:
+        raise ConfigError(f"clip={clip} is out of range; allowed: [0, inf) (0: no clipping)")
+    record = any(name in REF_LOSSES for _, name in groups)
     params = [q for ps, _ in groups for q in ps]
     opt = torch.optim.Adam(params, lr=lr)
     hist = []
     for _ in range(iters):
-        ep = make_episodes(task, batch, steps, p, generator, device, perturb)
-        x, u = rollout(controller, ep, p)
+        ep = make_episodes(task, batch, steps, p, generator, device, perturb, load)
+        x, u, acts = rollout_activity(controller, ep, p, record)
         opt.zero_grad()
         total = 0.0
         for i, (ps, name) in enumerate(groups):
             if name == "task":      # each episode scored by its own task's objective
                 loss = torch.where(ep.hold, stability_loss(x, u, ep.target), smoothness_loss(x, u, ep.target)).mean()
+            elif name in REF_LOSSES:
+                loss = REF_LOSSES[name](x, u, ep.target, acts, p).mean()
             else:
                 loss = LOSSES[name](x, u, ep.target).mean()
             grads = torch.autograd.grad(loss, ps, retain_graph=i < len(groups) - 1, allow_unused=True)
             for prm, g in zip(ps, grads, strict=True):
                 prm.grad = torch.zeros_like(prm) if g is None else g
             total += float(loss.detach())
+        if clip > 0:
+            for prm in params:
+                norm = prm.grad.norm()
+                if norm > clip:
+                    prm.grad.mul_(clip / norm)
         opt.step()
+        if hasattr(controller, "constrain"):
+            controller.constrain()
         hist.append(total)
     return hist
