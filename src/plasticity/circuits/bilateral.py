@@ -258,6 +258,14 @@ REF_LOSSES = {"ref_left": reference_left_loss, "ref_right": reference_right_loss
               "ref_shared": lambda *a: 0.5 * (reference_left_loss(*a) + reference_right_loss(*a))}
 
 
+def named_loss(name: str, x: torch.Tensor, u: torch.Tensor, target: torch.Tensor, acts: list[torch.Tensor],
+               p: ArmParams) -> torch.Tensor:
+    """A training loss of :data:`LOSSES` or :data:`REF_LOSSES` by name, per episode (B,)."""
+    if name in REF_LOSSES:
+        return REF_LOSSES[name](x, u, target, acts, p)
+    return LOSSES[name](x, u, target)
+
+
 def behaviour(controller: nn.Module, ep_reach: Episodes, ep_hold: Episodes, p: ArmParams,
               settle_cm: float = 2.0, hold_controller: nn.Module | None = None) -> dict[str, float]:
     """Behavioural measures, none of them a training loss, averaged over episodes (all lower-is-better).
@@ -328,10 +336,8 @@ def train_controller(controller: nn.Module, groups: list[tuple[list[nn.Parameter
         for i, (ps, name) in enumerate(groups):
             if name == "task":      # each episode scored by its own task's objective
                 loss = torch.where(ep.hold, stability_loss(x, u, ep.target), smoothness_loss(x, u, ep.target)).mean()
-            elif name in REF_LOSSES:
-                loss = REF_LOSSES[name](x, u, ep.target, acts, p).mean()
             else:
-                loss = LOSSES[name](x, u, ep.target).mean()
+                loss = named_loss(name, x, u, ep.target, acts, p).mean()
             grads = torch.autograd.grad(loss, ps, retain_graph=i < len(groups) - 1, allow_unused=True)
             for prm, g in zip(ps, grads, strict=True):
                 prm.grad = torch.zeros_like(prm) if g is None else g

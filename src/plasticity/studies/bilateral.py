@@ -58,9 +58,7 @@ import torch
 
 from ..circuits.bilateral import (
     HOLD_MEASURES,
-    LOSSES,
     REACH_MEASURES,
-    REF_LOSSES,
     ArmParams,
     BilateralController,
     GatedBilateral,
@@ -69,6 +67,7 @@ from ..circuits.bilateral import (
     controller_features,
     forward_kinematics,
     make_episodes,
+    named_loss,
     rollout,
     rollout_activity,
     train_controller,
@@ -124,22 +123,16 @@ def _run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:
     objective: dict[str, dict[str, float]] = {}
     with torch.no_grad():
         for name, models in pairs.items():
-            runs = [rollout_activity(m, ep, p) for m, ep in zip(models, (ep_r, ep_h), strict=True)]
-            objective[name] = {key: float(_loss(loss, *runs[i], (ep_r, ep_h)[i].target, p))
-                               for key, (loss, i) in losses.items()}
+            runs = [(*rollout_activity(m, ep, p), ep.target) for m, ep in zip(models, (ep_r, ep_h), strict=True)]
+            objective[name] = {}
+            for key, (loss, i) in losses.items():
+                x, u, acts, target = runs[i]
+                objective[name][key] = float(named_loss(loss, x, u, target, acts, p).mean())
     ctx.log("held-out training losses (diagnostic): " + "; ".join(
         f"{n} " + " ".join(f"{k} {v:.4g}" for k, v in o.items()) for n, o in objective.items()))
     _figure(ctx, pairs, ep_r, ep_h, p, curves)
     return {"behaviour": table, "passive": passive, "callosal_effect": callosal_effect, "objective": objective,
             "model": cfg["model"], "iters": cfg["iters"], "seed": ctx.seed, **extra}
-
-
-def _loss(name: str, x: torch.Tensor, u: torch.Tensor, acts: list[torch.Tensor], target: torch.Tensor,
-          p: ArmParams) -> torch.Tensor:
-    """Mean of a named training loss over episodes."""
-    if name in REF_LOSSES:
-        return REF_LOSSES[name](x, u, target, acts, p).mean()
-    return LOSSES[name](x, u, target).mean()
 
 
 def _reference_models(cfg: dict[str, Any], ctx: StudyContext, p: ArmParams, kw: dict[str, Any]

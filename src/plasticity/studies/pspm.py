@@ -29,6 +29,7 @@ Deviations from the paper (no reference code exists; also in ``STUDY.deviations`
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -95,14 +96,12 @@ def perturbed_teacher_distances(cfg: dict[str, Any], teacher: RecurrentLIFLayer,
     for eps in cfg["noise_levels"]:
         ds = []
         for _ in range(cfg["noise_draws"]):
-            m = random_network(cfg, torch.Generator().manual_seed(0), x.device)
-            m.load_state_dict(teacher.state_dict())
+            m = copy.deepcopy(teacher)
             with torch.no_grad():
                 for w in (m.fc.weight, m.rec.weight):
                     w.add_(eps * w.std() * torch.randn(w.shape, generator=g).to(w.device))
                 m.rec.weight.mul_(m.rec_mask)
-            z = run_recurrent(m, x)
-            ds.append(float(van_rossum_distance(z.flatten(1), y.flatten(1), cfg["tau_vr"], cfg["dt"]).mean()))
+            ds.append(_mean_distance(cfg, run_recurrent(m, x), y))
         out.append(sum(ds) / len(ds))
     return out
 
@@ -149,11 +148,13 @@ def _train(cfg: dict[str, Any], student: RecurrentLIFLayer, x: torch.Tensor, y: 
 def distances(cfg: dict[str, Any], student: RecurrentLIFLayer, x: torch.Tensor, y: torch.Tensor
               ) -> tuple[float, float]:
     """Mean van Rossum distance to the targets, free-running and teacher-forced."""
-    out = []
-    for forced in (False, True):
-        z = run_recurrent(student, x, y if forced else None)
-        out.append(float(van_rossum_distance(z.flatten(1), y.flatten(1), cfg["tau_vr"], cfg["dt"]).mean()))
-    return out[0], out[1]
+    free, forced = (_mean_distance(cfg, run_recurrent(student, x, z_rec), y) for z_rec in (None, y))
+    return free, forced
+
+
+def _mean_distance(cfg: dict[str, Any], z: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean van Rossum distance of spike trains ``z`` to the targets ``y`` (time first)."""
+    return float(van_rossum_distance(z.flatten(1), y.flatten(1), cfg["tau_vr"], cfg["dt"]).mean())
 
 
 def run(cfg: dict[str, Any], ctx: StudyContext) -> dict[str, Any]:

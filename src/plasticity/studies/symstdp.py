@@ -144,8 +144,9 @@ def train_and_eval(net: SymSTDPNetwork, x: torch.Tensor, y: torch.Tensor, evals:
             order = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed * 1000 + 500 + ep))
             order = order.to(x.device)
             counts, seconds = [], 0.0
-            for start in range(0, x.shape[0], every or x.shape[0]):
-                part = order[start:start + (every or x.shape[0])]
+            chunk = every or x.shape[0]
+            for start in range(0, x.shape[0], chunk):
+                part = order[start:start + chunk]
                 r = run_pass(net, x[part], y[part], batch_size, g, log=ctx.log, log_every=cfg["log_every"],
                              compiled=cfg["compiled"])
                 shows, seconds = shows + r.presentations, seconds + r.seconds
